@@ -1,0 +1,316 @@
+// Package config loads the platform's settings from the environment. In
+// Azure they are the function app's application settings; locally they are
+// the Values of local.settings.json, which the Functions host exports to the
+// handler process. Every missing or invalid setting is reported at start-up
+// by name, all at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults, applied in Load.
+const (
+	DocumentContainerDefault         = "documents"
+	EmbeddingQueueDefault            = "embedding-jobs"
+	EmbeddingBatchSizeDefault        = 16
+	EmbeddingMaxDeliveryCountDefault = 10
+	WorkOSAPIBaseURLDefault          = "https://api.workos.com"
+	TokenLeewayDefault               = 30 * time.Second
+	MaxUploadBytesDefault            = 100 << 20
+	AzureOpenAIAPIVersionDefault     = "2024-10-21"
+)
+
+// Embedding providers.
+const (
+	EmbeddingProviderUSELite          = "use-lite"
+	EmbeddingProviderAzureOpenAI      = "azure-openai"
+	EmbeddingProviderOpenAICompatible = "openai-compatible"
+)
+
+// Config is every setting the handler reads.
+type Config struct {
+	// DatabaseURL is the PostgreSQL URL the functions connect with
+	// (DATABASE_URL). Its role must not own the tables.
+	DatabaseURL string
+	// MigrationDatabaseURL is the URL of the role that owns the schema and
+	// applies migrations (DATABASE_MIGRATION_URL); only "handler migrate"
+	// needs it.
+	MigrationDatabaseURL string
+
+	// DocumentStorage is the Blob Storage connection for uploaded
+	// documents. The blob trigger binding names the same setting.
+	DocumentStorage StorageConnection
+	// DocumentContainer is the container uploads go to (DOCUMENT_CONTAINER).
+	DocumentContainer string
+
+	// ServiceBus is the Service Bus connection (ServiceBusConnection).
+	ServiceBus ServiceBusConnection
+	// EmbeddingQueue is the queue of embedding jobs (EMBEDDING_QUEUE).
+	EmbeddingQueue string
+	// EmbeddingBatchSize is the number of chunks one embedding job embeds
+	// (EMBEDDING_BATCH_SIZE).
+	EmbeddingBatchSize int
+	// EmbeddingMaxDeliveryCount is the embedding queue's MaxDeliveryCount
+	// (EMBEDDING_MAX_DELIVERY_COUNT). On the last delivery a failing job
+	// marks its document failed before the message is dead-lettered; keep
+	// it equal to the queue's setting in Service Bus.
+	EmbeddingMaxDeliveryCount int
+
+	// WorkOS holds the identity provider settings.
+	WorkOS WorkOS
+
+	// Embedding selects and configures the embedding model.
+	Embedding Embedding
+
+	// PDFiumCacheDir keeps the compiled PDFium WebAssembly module between
+	// process starts (PDFIUM_CACHE_DIR); empty means compile on every start.
+	PDFiumCacheDir string
+	// MaxUploadBytes caps one uploaded file (MAX_UPLOAD_BYTES).
+	MaxUploadBytes int64
+}
+
+// StorageConnection is a Blob Storage connection: a connection string, or a
+// service URI used with a managed identity (<Setting>__blobServiceUri).
+type StorageConnection struct {
+	ConnectionString string
+	BlobServiceURI   string
+}
+
+// ServiceBusConnection is a Service Bus connection. LocalQueueURL is set
+// instead when the setting holds a PostgreSQL URL, which selects the local
+// stand-in queue used where no Service Bus namespace exists.
+type ServiceBusConnection struct {
+	ConnectionString        string
+	FullyQualifiedNamespace string
+	LocalQueueURL           string
+}
+
+// WorkOS holds the settings for WorkOS, the platform's identity provider.
+type WorkOS struct {
+	// APIBaseURL is the WorkOS API (WORKOS_API_BASE_URL); local runs point
+	// it at the WorkOS stand-in.
+	APIBaseURL string
+	// ClientID is the environment's client id (WORKOS_CLIENT_ID).
+	ClientID string
+	// APIKey is the secret API key (WORKOS_API_KEY).
+	APIKey string
+	// Issuers are the accepted access-token issuers (WORKOS_ISSUERS, comma
+	// separated). WorkOS environments differ in the issuer they sign with,
+	// so the default accepts the documented forms for APIBaseURL.
+	Issuers []string
+	// TokenLeeway is the clock skew allowed on token times (WORKOS_TOKEN_LEEWAY).
+	TokenLeeway time.Duration
+}
+
+// JWKSURL returns the key set URL for the client, as WorkOS publishes it.
+func (w WorkOS) JWKSURL() string {
+	return w.APIBaseURL + "/sso/jwks/" + url.PathEscape(w.ClientID)
+}
+
+// Embedding configures the embedding model.
+type Embedding struct {
+	// Provider is use-lite (offline, the default), azure-openai or
+	// openai-compatible (EMBEDDING_PROVIDER).
+	Provider string
+	// ModelDir holds the USE-lite weights (EMBEDDING_MODEL_DIR).
+	ModelDir string
+
+	AzureOpenAIEndpoint   string // AZURE_OPENAI_ENDPOINT
+	AzureOpenAIAPIKey     string // AZURE_OPENAI_API_KEY; empty means Entra ID
+	AzureOpenAIDeployment string // AZURE_OPENAI_EMBEDDING_DEPLOYMENT
+	AzureOpenAIAPIVersion string // AZURE_OPENAI_API_VERSION
+
+	OpenAIBaseURL string // OPENAI_BASE_URL
+	OpenAIAPIKey  string // OPENAI_API_KEY
+	OpenAIModel   string // OPENAI_EMBEDDING_MODEL
+	// Dimensions is the vector length of an HTTP model
+	// (EMBEDDING_DIMENSIONS): 1536 for text-embedding-3-small.
+	Dimensions int
+}
+
+// Load reads the configuration through getenv (os.Getenv in production).
+func Load(getenv func(string) string) (*Config, error) {
+	r := reader{getenv: getenv}
+	cfg := &Config{
+		DatabaseURL:               r.required("DATABASE_URL"),
+		MigrationDatabaseURL:      r.optional("DATABASE_MIGRATION_URL", ""),
+		DocumentContainer:         r.optional("DOCUMENT_CONTAINER", DocumentContainerDefault),
+		EmbeddingQueue:            r.optional("EMBEDDING_QUEUE", EmbeddingQueueDefault),
+		EmbeddingBatchSize:        r.positiveInt("EMBEDDING_BATCH_SIZE", EmbeddingBatchSizeDefault),
+		EmbeddingMaxDeliveryCount: r.positiveInt("EMBEDDING_MAX_DELIVERY_COUNT", EmbeddingMaxDeliveryCountDefault),
+		PDFiumCacheDir:            r.optional("PDFIUM_CACHE_DIR", ""),
+		MaxUploadBytes:            int64(r.positiveInt("MAX_UPLOAD_BYTES", MaxUploadBytesDefault)),
+	}
+	cfg.DocumentStorage = r.storage("DocumentStorage")
+	cfg.ServiceBus = r.serviceBus("ServiceBusConnection")
+	cfg.WorkOS = r.workOS()
+	cfg.Embedding = r.embedding()
+	if err := errors.Join(r.errs...); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// reader collects every problem instead of stopping at the first one.
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf("setting %s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (r *reader) optional(name, fallback string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func (r *reader) required(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		r.fail(name, "missing")
+	}
+	return v
+}
+
+func (r *reader) positiveInt(name string, fallback int) int {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return fallback
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.fail(name, "invalid value %q: want a positive integer", v)
+		return fallback
+	}
+	return n
+}
+
+func (r *reader) duration(name string, fallback time.Duration) time.Duration {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return fallback
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		r.fail(name, "invalid value %q: want a duration such as 30s", v)
+		return fallback
+	}
+	return d
+}
+
+func (r *reader) absoluteURL(name, value string) string {
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		r.fail(name, "invalid URL %q: want an absolute http or https URL", value)
+		return value
+	}
+	return strings.TrimSuffix(value, "/")
+}
+
+func (r *reader) storage(name string) StorageConnection {
+	conn := StorageConnection{
+		ConnectionString: strings.TrimSpace(r.getenv(name)),
+		BlobServiceURI:   strings.TrimSpace(r.getenv(name + "__blobServiceUri")),
+	}
+	if conn.BlobServiceURI == "" {
+		conn.BlobServiceURI = strings.TrimSpace(r.getenv(name + "__serviceUri"))
+	}
+	switch {
+	case conn.ConnectionString == "" && conn.BlobServiceURI == "":
+		r.fail(name, "missing: set a connection string, or %s__blobServiceUri for a managed identity", name)
+	case conn.BlobServiceURI != "":
+		conn.BlobServiceURI = r.absoluteURL(name+"__blobServiceUri", conn.BlobServiceURI)
+	}
+	return conn
+}
+
+func (r *reader) serviceBus(name string) ServiceBusConnection {
+	value := strings.TrimSpace(r.getenv(name))
+	conn := ServiceBusConnection{FullyQualifiedNamespace: strings.TrimSpace(r.getenv(name + "__fullyQualifiedNamespace"))}
+	switch {
+	case strings.HasPrefix(value, "postgres://"), strings.HasPrefix(value, "postgresql://"):
+		conn.LocalQueueURL = value
+	case value != "":
+		if !strings.Contains(value, "Endpoint=sb://") {
+			r.fail(name, "invalid value: want a Service Bus connection string (Endpoint=sb://...) or, for the local stand-in queue, a postgres:// URL")
+		}
+		conn.ConnectionString = value
+	case conn.FullyQualifiedNamespace == "":
+		r.fail(name, "missing: set a connection string, or %s__fullyQualifiedNamespace for a managed identity", name)
+	}
+	return conn
+}
+
+func (r *reader) workOS() WorkOS {
+	w := WorkOS{
+		APIBaseURL:  r.absoluteURL("WORKOS_API_BASE_URL", r.optional("WORKOS_API_BASE_URL", WorkOSAPIBaseURLDefault)),
+		ClientID:    r.required("WORKOS_CLIENT_ID"),
+		APIKey:      r.optional("WORKOS_API_KEY", ""),
+		TokenLeeway: r.duration("WORKOS_TOKEN_LEEWAY", TokenLeewayDefault),
+	}
+	if list := r.optional("WORKOS_ISSUERS", ""); list != "" {
+		for _, issuer := range strings.Split(list, ",") {
+			if issuer = strings.TrimSpace(issuer); issuer != "" {
+				w.Issuers = append(w.Issuers, issuer)
+			}
+		}
+	} else {
+		// The issuer forms WorkOS documents: the API origin with and without
+		// a trailing slash, and, for environments created since mid-2025,
+		// the client's user-management path.
+		w.Issuers = []string{w.APIBaseURL, w.APIBaseURL + "/", w.APIBaseURL + "/user_management/" + w.ClientID}
+	}
+	return w
+}
+
+func (r *reader) embedding() Embedding {
+	e := Embedding{
+		Provider:              r.optional("EMBEDDING_PROVIDER", EmbeddingProviderUSELite),
+		ModelDir:              r.optional("EMBEDDING_MODEL_DIR", ""),
+		AzureOpenAIEndpoint:   r.optional("AZURE_OPENAI_ENDPOINT", ""),
+		AzureOpenAIAPIKey:     r.optional("AZURE_OPENAI_API_KEY", ""),
+		AzureOpenAIDeployment: r.optional("AZURE_OPENAI_EMBEDDING_DEPLOYMENT", ""),
+		AzureOpenAIAPIVersion: r.optional("AZURE_OPENAI_API_VERSION", AzureOpenAIAPIVersionDefault),
+		OpenAIBaseURL:         r.optional("OPENAI_BASE_URL", ""),
+		OpenAIAPIKey:          r.optional("OPENAI_API_KEY", ""),
+		OpenAIModel:           r.optional("OPENAI_EMBEDDING_MODEL", ""),
+		Dimensions:            r.positiveInt("EMBEDDING_DIMENSIONS", 1536),
+	}
+	switch e.Provider {
+	case EmbeddingProviderUSELite:
+		if e.ModelDir == "" {
+			r.fail("EMBEDDING_MODEL_DIR", "missing: the use-lite provider needs the folder holding model.json (scripts/dev downloads it)")
+		}
+	case EmbeddingProviderAzureOpenAI:
+		if e.AzureOpenAIEndpoint == "" {
+			r.fail("AZURE_OPENAI_ENDPOINT", "missing: required when EMBEDDING_PROVIDER is azure-openai")
+		} else {
+			e.AzureOpenAIEndpoint = r.absoluteURL("AZURE_OPENAI_ENDPOINT", e.AzureOpenAIEndpoint)
+		}
+		if e.AzureOpenAIDeployment == "" {
+			r.fail("AZURE_OPENAI_EMBEDDING_DEPLOYMENT", "missing: required when EMBEDDING_PROVIDER is azure-openai")
+		}
+	case EmbeddingProviderOpenAICompatible:
+		if e.OpenAIBaseURL == "" {
+			r.fail("OPENAI_BASE_URL", "missing: required when EMBEDDING_PROVIDER is openai-compatible")
+		} else {
+			e.OpenAIBaseURL = r.absoluteURL("OPENAI_BASE_URL", e.OpenAIBaseURL)
+		}
+		if e.OpenAIModel == "" {
+			r.fail("OPENAI_EMBEDDING_MODEL", "missing: required when EMBEDDING_PROVIDER is openai-compatible")
+		}
+	default:
+		r.fail("EMBEDDING_PROVIDER", "invalid value %q: want use-lite, azure-openai or openai-compatible", e.Provider)
+	}
+	return e
+}
