@@ -1,0 +1,156 @@
+// Package storetest gives each test its own migrated PostgreSQL database on
+// the test cluster that scripts/test starts.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bondingai/platform/shared/store"
+)
+
+// AdminURLVariable names the superuser URL of the test cluster.
+const AdminURLVariable = "BONDINGAI_TEST_ADMIN_DATABASE_URL"
+
+// Roles the platform's schema grants to; they are cluster-wide, so the
+// helper creates them when the cluster lacks them.
+const (
+	OwnerRole = "bondingai_owner"
+	AppRole   = "bondingai_app"
+)
+
+// Database is a fresh migrated database for one test.
+type Database struct {
+	// Name is the database name.
+	Name string
+	// AppURL connects as the application role, subject to row-level security.
+	AppURL string
+	// OwnerURL connects as the schema owner.
+	OwnerURL string
+	// AdminURL connects as a superuser.
+	AdminURL string
+}
+
+// AdminURL returns the test cluster's superuser URL, failing the test with
+// the command to run when it is not set.
+func AdminURL(t testing.TB) string {
+	t.Helper()
+	adminURL := os.Getenv(AdminURLVariable)
+	if adminURL == "" {
+		t.Fatalf("%s is not set: run the tests with scripts/test, which starts PostgreSQL with pgvector", AdminURLVariable)
+	}
+	return adminURL
+}
+
+// New creates a database, applies the migrations as the owner role and
+// drops the database when the test ends.
+func New(t testing.TB) *Database {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	adminURL := AdminURL(t)
+
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Fatalf("connect to the test cluster: %v", err)
+	}
+	defer admin.Close(ctx)
+
+	name := "test_" + randomSuffix()
+	statements := []string{
+		ensureRoleSQL(OwnerRole, "LOGIN"),
+		ensureRoleSQL(AppRole, "LOGIN NOBYPASSRLS"),
+		fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, OwnerRole),
+	}
+	for _, sql := range statements {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("prepare test database: %s: %v", sql, err)
+		}
+	}
+	t.Cleanup(func() { dropDatabase(t, adminURL, name) })
+
+	db := &Database{
+		Name:     name,
+		AdminURL: withUserAndDatabase(t, adminURL, "", name),
+		OwnerURL: withUserAndDatabase(t, adminURL, OwnerRole, name),
+		AppURL:   withUserAndDatabase(t, adminURL, AppRole, name),
+	}
+	// CREATE EXTENSION vector needs a superuser unless the extension is
+	// trusted; production creates it once at provisioning the same way.
+	dbAdmin, err := pgx.Connect(ctx, db.AdminURL)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", name, err)
+	}
+	if _, err := dbAdmin.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
+		t.Fatalf("create extension vector (is pgvector 0.8 installed? run scripts/test): %v", err)
+	}
+	dbAdmin.Close(ctx)
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := store.Migrate(ctx, db.OwnerURL, logger); err != nil {
+		t.Fatalf("migrate %s: %v", name, err)
+	}
+	return db
+}
+
+// Open returns a Store on a fresh database, connected as the application role.
+func Open(t testing.TB) (*store.Store, *Database) {
+	t.Helper()
+	db := New(t)
+	s, err := store.Open(context.Background(), db.AppURL)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s, db
+}
+
+func ensureRoleSQL(role, options string) string {
+	return fmt.Sprintf(`DO $$ BEGIN
+		IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '%[1]s') THEN CREATE ROLE %[1]s %[2]s; END IF;
+	EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL;
+	END $$`, role, options)
+}
+
+func dropDatabase(t testing.TB, adminURL, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		t.Logf("drop test database %s: %v", name, err)
+		return
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+		t.Logf("drop test database %s: %v", name, err)
+	}
+}
+
+func withUserAndDatabase(t testing.TB, rawURL, user, database string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatalf("parse %s: %v", AdminURLVariable, err)
+	}
+	if user != "" {
+		u.User = url.User(user)
+	}
+	u.Path = "/" + database
+	return u.String()
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = io.ReadFull(rand.Reader, b)
+	return hex.EncodeToString(b)
+}
