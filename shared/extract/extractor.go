@@ -1,0 +1,88 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+)
+
+// errTimeout is the cause recorded when an extraction runs past
+// Config.Timeout, to tell it apart from the caller cancelling ctx.
+var errTimeout = errors.New("extraction timed out")
+
+// Extractor reads uploaded files into Documents. It is safe for concurrent
+// use; PDF extractions beyond Config.PDFWorkers wait for a free instance.
+type Extractor struct {
+	cfg Config
+	pdf *pdfEngine
+}
+
+// New starts an Extractor. It compiles PDFium (or loads it from
+// cfg.CacheDir), so it takes seconds on a cold cache. Call Close to release
+// the PDFium instances.
+func New(cfg Config) (*Extractor, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+
+	pdf, err := newPDFEngine(cfg.CacheDir, cfg.PDFWorkers)
+	if err != nil {
+		return nil, fmt.Errorf("start extractor: %w", err)
+	}
+	return &Extractor{cfg: cfg, pdf: pdf}, nil
+}
+
+// Close stops the PDFium instances. The Extractor must not be used after.
+func (e *Extractor) Close() error {
+	if err := e.pdf.close(); err != nil {
+		return fmt.Errorf("close extractor: %w", err)
+	}
+	return nil
+}
+
+// Extract reads data, the content of the uploaded file filename, into a
+// Document. The format comes from the content; the file name's extension
+// only tells Markdown, HTML and plain text apart. A failure caused by the
+// file is an *Error whose Reason is one of the Err sentinels, including
+// ErrNoText when the result would hold only white space. Cancelling ctx
+// stops the extraction and returns ctx's error.
+func (e *Extractor) Extract(ctx context.Context, filename string, data []byte) (*Document, error) {
+	if int64(len(data)) > e.cfg.MaxFileBytes {
+		return nil, fail(ErrTooLarge, fmt.Errorf("file is %d bytes, limit is %d", len(data), e.cfg.MaxFileBytes))
+	}
+
+	format, err := detectFormat(filename, data)
+	if err != nil {
+		return nil, err
+	}
+
+	ctx, cancel := context.WithTimeoutCause(ctx, e.cfg.Timeout, errTimeout)
+	defer cancel()
+
+	var doc *Document
+	switch format {
+	case FormatPDF:
+		doc, err = e.pdf.extract(ctx, data, e.cfg.MaxPages)
+	case FormatDOCX:
+		doc, err = readDOCX(ctx, data, e.cfg)
+	case FormatHTML:
+		doc, err = readHTML(ctx, bytes.NewReader(data), e.cfg.MaxHTMLDepth)
+	case FormatMarkdown:
+		doc, err = readMarkdown(data)
+	case FormatText:
+		doc, err = readText(data)
+	}
+	if err != nil {
+		if errors.Is(err, errTimeout) {
+			return nil, fail(ErrTooLarge, fmt.Errorf("extract %s after %s: %w", format, e.cfg.Timeout, err))
+		}
+		return nil, err
+	}
+
+	if !doc.hasText() {
+		return nil, fail(ErrNoText, fmt.Errorf("%s document yielded only white space", format))
+	}
+	return doc, nil
+}

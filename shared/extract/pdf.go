@@ -1,0 +1,154 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klippa-app/go-pdfium"
+	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
+	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/webassembly"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// pdfEngine runs PDFium, compiled to WebAssembly, in a pool of wazero
+// instances. Each instance handles one document at a time.
+type pdfEngine struct {
+	pool  pdfium.Pool
+	cache wazero.CompilationCache
+}
+
+// newPDFEngine compiles PDFium and starts a pool of workers instances.
+func newPDFEngine(cacheDir string, workers int) (*pdfEngine, error) {
+	var cache wazero.CompilationCache
+	if cacheDir != "" {
+		var err error
+		cache, err = wazero.NewCompilationCacheWithDir(cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("open wazero compilation cache %s: %w", cacheDir, err)
+		}
+	} else {
+		cache = wazero.NewCompilationCache()
+	}
+
+	// The bundled PDFium lowers setjmp/longjmp to WebAssembly exception
+	// handling, so that feature must stay on (go-pdfium v1.21.5 README).
+	// CloseOnContextDone lets Kill stop a call that runs past the deadline.
+	runtimeConfig := wazero.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
+		WithCompilationCache(cache).
+		WithCloseOnContextDone(true)
+
+	pool, err := webassembly.Init(webassembly.Config{
+		MinIdle:       1,
+		MaxIdle:       workers,
+		MaxTotal:      workers,
+		RuntimeConfig: runtimeConfig,
+		// go-pdfium mounts the host's / into the sandbox unless given an
+		// FSConfig. Documents are passed as bytes, so no directory is
+		// mounted at all.
+		FSConfig: wazero.NewFSConfig(),
+		// PDFium writes parser warnings to stderr; they carry no document
+		// text but would flood the JSON log stream.
+		Stdout: io.Discard,
+		Stderr: io.Discard,
+		// A fresh instance per document means a hostile file cannot leave
+		// state behind for the next upload; instantiating from the compiled
+		// module costs milliseconds.
+		ReuseWorkers: false,
+	})
+	if err != nil {
+		_ = cache.Close(context.Background())
+		return nil, fmt.Errorf("start pdfium pool: %w", err)
+	}
+	return &pdfEngine{pool: pool, cache: cache}, nil
+}
+
+// close stops every instance and releases the compilation cache.
+func (e *pdfEngine) close() error {
+	poolErr := e.pool.Close()
+	cacheErr := e.cache.Close(context.Background())
+	return errors.Join(poolErr, cacheErr)
+}
+
+// extract returns the text of every page of data. It stops at ctx's
+// deadline by killing the instance, which aborts the running WebAssembly
+// call.
+func (e *pdfEngine) extract(ctx context.Context, data []byte, maxPages int) (doc *Document, err error) {
+	instance, err := e.pool.GetInstanceWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get pdfium instance: %w", err)
+	}
+
+	killed := make(chan struct{})
+	stopWatch := context.AfterFunc(ctx, func() {
+		_ = instance.Kill()
+		close(killed)
+	})
+	defer func() {
+		if stopWatch() {
+			// The watcher never ran, so the instance is still ours to close.
+			_ = instance.Close()
+			return
+		}
+		<-killed
+	}()
+
+	// go-pdfium recovers panics inside its own calls, but the text
+	// post-processing here must not take the process down either.
+	defer func() {
+		if recovered := recover(); recovered != nil {
+			doc = nil
+			err = fail(ErrCorrupt, fmt.Errorf("pdf extraction panicked: %v", recovered))
+		}
+	}()
+
+	doc, err = readPDF(instance, data, maxPages)
+	if ctxErr := context.Cause(ctx); ctxErr != nil {
+		return nil, ctxErr
+	}
+	return doc, err
+}
+
+// readPDF opens data in instance and reads every page's text.
+func readPDF(instance pdfium.Pdfium, data []byte, maxPages int) (*Document, error) {
+	opened, err := instance.OpenDocument(&requests.OpenDocument{File: &data})
+	if err != nil {
+		return nil, classifyPDFError(err)
+	}
+	defer func() {
+		_, _ = instance.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: opened.Document})
+	}()
+
+	count, err := instance.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: opened.Document})
+	if err != nil {
+		return nil, fail(ErrCorrupt, fmt.Errorf("count pdf pages: %w", err))
+	}
+	if count.PageCount > maxPages {
+		return nil, fail(ErrTooLarge, fmt.Errorf("pdf has %d pages, limit is %d", count.PageCount, maxPages))
+	}
+
+	doc := &Document{Format: FormatPDF, Pages: make([]Page, 0, count.PageCount)}
+	for index := range count.PageCount {
+		text, err := instance.GetPageText(&requests.GetPageText{
+			Page: requests.Page{ByIndex: &requests.PageByIndex{Document: opened.Document, Index: index}},
+		})
+		if err != nil {
+			return nil, fail(ErrCorrupt, fmt.Errorf("read text of pdf page %d: %w", index+1, err))
+		}
+		doc.Pages = append(doc.Pages, Page{Number: index + 1, Blocks: pdfPageBlocks(text.Text)})
+	}
+	return doc, nil
+}
+
+// classifyPDFError maps a PDFium open error to the reason shown to users.
+func classifyPDFError(err error) error {
+	if errors.Is(err, pdfiumerrors.ErrPassword) || errors.Is(err, pdfiumerrors.ErrSecurity) {
+		return fail(ErrEncrypted, fmt.Errorf("open pdf: %w", err))
+	}
+	return fail(ErrCorrupt, fmt.Errorf("open pdf: %w", err))
+}
