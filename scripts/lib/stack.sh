@@ -1,0 +1,212 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # Scripts that source this file use the variables.
+# Settings and helpers shared by scripts/dev and scripts/test. Source this
+# file from a script that runs with `set -euo pipefail`; it defines
+# functions and variables and starts nothing by itself.
+
+STACK_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$STACK_LIB_DIR/../.." && pwd)"
+
+# All local state lives under LOCAL_DIR, which .gitignore excludes.
+LOCAL_DIR="$REPO_ROOT/.local"
+TOOLS_DIR="$LOCAL_DIR/tools"
+MODEL_DIR="$LOCAL_DIR/models/use-lite"
+TEST_LOCAL_DIR="$LOCAL_DIR/test"
+
+# Ports of the dev stack (scripts/dev).
+DEV_POSTGRES_PORT=54320
+DEV_AZURITE_BLOB_PORT=10000
+DEV_AZURITE_QUEUE_PORT=10001
+DEV_AZURITE_TABLE_PORT=10002
+WORKOS_STANDIN_PORT=7072
+FUNCTIONS_HOST_PORT=7071
+
+# Ports of the test stack (scripts/test). They differ from the dev ports so
+# both stacks can run at the same time.
+TEST_POSTGRES_PORT=54321
+TEST_AZURITE_BLOB_PORT=10010
+TEST_AZURITE_QUEUE_PORT=10011
+TEST_AZURITE_TABLE_PORT=10012
+
+# Azurite's fixed development account. The key is published in the Azurite
+# documentation and opens only a local emulator, so it is not a secret.
+AZURITE_ACCOUNT_NAME=devstoreaccount1
+AZURITE_ACCOUNT_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+
+# Print a one-line progress message to stderr.
+log_step() {
+  printf '==> %s\n' "$*" >&2
+}
+
+# Print an error to stderr and exit with status 1.
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+# Run a command and print how long it took, for install and start-up steps.
+# Usage: run_timed DESCRIPTION COMMAND [ARG...]
+run_timed() {
+  local description=$1
+  shift
+  local started=$SECONDS
+  "$@"
+  log_step "$description: done in $((SECONDS - started)) s"
+}
+
+# Format a duration in seconds as "1m05s" or "42s".
+format_duration() {
+  local seconds=$1
+  if ((seconds >= 60)); then
+    printf '%dm%02ds' $((seconds / 60)) $((seconds % 60))
+  else
+    printf '%ds' "$seconds"
+  fi
+}
+
+# Succeed when something accepts TCP connections on HOST:PORT.
+port_is_open() {
+  local host=$1 port=$2
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# Wait until HOST:PORT accepts TCP connections. Fails after TIMEOUT_SECONDS,
+# or as soon as the optional PID has exited, so a server that crashed at
+# start-up is reported at once instead of after the timeout.
+# Usage: wait_for_port HOST PORT TIMEOUT_SECONDS [PID]
+wait_for_port() {
+  local host=$1 port=$2 timeout_seconds=$3 pid=${4:-}
+  local deadline=$((SECONDS + timeout_seconds))
+  until port_is_open "$host" "$port"; do
+    if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
+      printf 'error: process %s exited before %s:%s accepted connections\n' "$pid" "$host" "$port" >&2
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      printf 'error: timed out after %s s waiting for %s:%s\n' "$timeout_seconds" "$host" "$port" >&2
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# Succeed when the process in PID_FILE is alive.
+pid_file_is_alive() {
+  local pid_file=$1 pid
+  [[ -f $pid_file ]] || return 1
+  pid=$(<"$pid_file")
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+}
+
+# Stop the process in PID_FILE: SIGTERM, then SIGKILL if it is still alive
+# after TIMEOUT_SECONDS. Removes the pid file. Does nothing when the process
+# is not running.
+# Usage: stop_pid_file PID_FILE NAME [TIMEOUT_SECONDS]
+stop_pid_file() {
+  local pid_file=$1 name=$2 timeout_seconds=${3:-15}
+  local pid deadline
+  if ! pid_file_is_alive "$pid_file"; then
+    rm -f "$pid_file"
+    return 0
+  fi
+  pid=$(<"$pid_file")
+  log_step "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + timeout_seconds))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      log_step "$name (pid $pid) did not stop within $timeout_seconds s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$pid_file"
+}
+
+# Build the connection string of an Azurite instance for the Azure SDKs.
+# Usage: azurite_connection_string BLOB_PORT QUEUE_PORT TABLE_PORT
+azurite_connection_string() {
+  local blob_port=$1 queue_port=$2 table_port=$3
+  printf 'DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=http://127.0.0.1:%s/%s;QueueEndpoint=http://127.0.0.1:%s/%s;TableEndpoint=http://127.0.0.1:%s/%s;' \
+    "$AZURITE_ACCOUNT_NAME" "$AZURITE_ACCOUNT_KEY" \
+    "$blob_port" "$AZURITE_ACCOUNT_NAME" \
+    "$queue_port" "$AZURITE_ACCOUNT_NAME" \
+    "$table_port" "$AZURITE_ACCOUNT_NAME"
+}
+
+# Run the rest of the calling script's install steps under one lock, so two
+# scripts (say scripts/dev and scripts/test) never run apt-get, npm or the
+# pgvector build into the same folders at once. The lock is released when
+# the calling script exits.
+acquire_install_lock() {
+  mkdir -p "$TOOLS_DIR"
+  exec {INSTALL_LOCK_FD}>"$TOOLS_DIR/install.lock"
+  if ! flock --nonblock "$INSTALL_LOCK_FD"; then
+    log_step "waiting for another script to finish installing (lock $TOOLS_DIR/install.lock)"
+    flock "$INSTALL_LOCK_FD"
+  fi
+}
+
+# Release the lock taken by acquire_install_lock.
+release_install_lock() {
+  if [[ -n ${INSTALL_LOCK_FD:-} ]]; then
+    exec {INSTALL_LOCK_FD}>&-
+    INSTALL_LOCK_FD=
+  fi
+}
+
+# Install Debian packages that are not installed yet. Runs `apt-get update`
+# first only when one of them has no install candidate, which is the case on
+# a machine whose package lists were never downloaded.
+# Usage: apt_install PACKAGE...
+apt_install() {
+  local missing=() package
+  for package in "$@"; do
+    if ! dpkg_is_installed "$package"; then
+      missing+=("$package")
+    fi
+  done
+  ((${#missing[@]} > 0)) || return 0
+
+  if ((EUID != 0)); then
+    die "missing Debian packages: ${missing[*]}; run this script as root or install them with apt-get"
+  fi
+  for package in "${missing[@]}"; do
+    if ! apt-cache policy "$package" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+      log_step "apt-get update (no install candidate for $package)"
+      apt-get update -qq -o DPkg::Lock::Timeout=600
+      break
+    fi
+  done
+  local install_log="$TOOLS_DIR/apt-install.log"
+  mkdir -p "$TOOLS_DIR"
+  log_step "apt-get install ${missing[*]} (log: $install_log)"
+  # DPkg::Lock::Timeout makes apt wait for another apt run instead of failing.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o DPkg::Lock::Timeout=600 "${missing[@]}" >"$install_log" 2>&1 ||
+    die_with_log "apt-get install ${missing[*]} failed" "$install_log"
+}
+
+# Succeed when the Debian package is fully installed.
+dpkg_is_installed() {
+  [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == 'install ok installed' ]]
+}
+
+# shellcheck source=scripts/lib/postgres.sh
+source "$STACK_LIB_DIR/postgres.sh"
+# shellcheck source=scripts/lib/azurite.sh
+source "$STACK_LIB_DIR/azurite.sh"
+if [[ -f $STACK_LIB_DIR/model.sh ]]; then
+  # shellcheck source=/dev/null
+  source "$STACK_LIB_DIR/model.sh"
+fi
+
+# Fetch the embedding model weights into MODEL_DIR with ensure_model, which
+# scripts/lib/model.sh defines.
+ensure_embedding_model() {
+  if ! declare -F ensure_model >/dev/null; then
+    die "scripts/lib/model.sh is missing or does not define ensure_model, so the embedding weights cannot be fetched into $MODEL_DIR"
+  fi
+  ensure_model "$MODEL_DIR"
+}
