@@ -1,0 +1,191 @@
+package workosstandin
+
+import (
+	"net/http"
+	"slices"
+)
+
+// Organization membership statuses.
+const (
+	MembershipActive   = "active"
+	MembershipInactive = "inactive"
+	MembershipPending  = "pending"
+)
+
+// OrganizationMembership links a user to an organization with one role, as
+// the User Management API returns it.
+type OrganizationMembership struct {
+	Object           string   `json:"object"`
+	ID               string   `json:"id"`
+	UserID           string   `json:"user_id"`
+	OrganizationID   string   `json:"organization_id"`
+	OrganizationName string   `json:"organization_name"`
+	Role             RoleSlug `json:"role"`
+	Status           string   `json:"status"`
+	CreatedAt        string   `json:"created_at"`
+	UpdatedAt        string   `json:"updated_at"`
+}
+
+// RoleSlug is the role reference inside a membership.
+type RoleSlug struct {
+	Slug string `json:"slug"`
+}
+
+// createMembershipRequest is the body workos-go v4 sends from
+// usermanagement.CreateOrganizationMembershipOpts.
+type createMembershipRequest struct {
+	UserID         string `json:"user_id"`
+	OrganizationID string `json:"organization_id"`
+	RoleSlug       string `json:"role_slug"`
+}
+
+func (s *Server) handleCreateMembership(w http.ResponseWriter, r *http.Request) {
+	var req createMembershipRequest
+	if err := decodeJSONBody(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, apiError{Message: err.Error(), Code: "invalid_json"})
+		return
+	}
+	var invalid []fieldError
+	if req.UserID == "" {
+		invalid = append(invalid, fieldError{Field: "user_id", Code: "user_id_required"})
+	}
+	if req.OrganizationID == "" {
+		invalid = append(invalid, fieldError{Field: "organization_id", Code: "organization_id_required"})
+	}
+	if req.RoleSlug == "" {
+		req.RoleSlug = RoleDefault
+	}
+	if _, ok := rolePermissions[req.RoleSlug]; !ok {
+		invalid = append(invalid, fieldError{Field: "role_slug", Code: "role_slug_invalid"})
+	}
+	if len(invalid) > 0 {
+		writeValidationFailed(w, invalid...)
+		return
+	}
+
+	now := formatTimestamp(s.now())
+	var created *OrganizationMembership
+	var missingEntity, missingID string
+	var duplicate bool
+	err := s.store.update(func(st *state) error {
+		if _, ok := findByID(st.Users, req.UserID, userID); !ok {
+			missingEntity, missingID = "User", req.UserID
+			return nil
+		}
+		org, ok := findByID(st.Organizations, req.OrganizationID, organizationID)
+		if !ok {
+			missingEntity, missingID = "Organization", req.OrganizationID
+			return nil
+		}
+		for _, m := range st.Memberships {
+			if m.UserID == req.UserID && m.OrganizationID == req.OrganizationID {
+				duplicate = true
+				return nil
+			}
+		}
+
+		membership := &OrganizationMembership{
+			Object:           "organization_membership",
+			ID:               newID("om"),
+			UserID:           req.UserID,
+			OrganizationID:   org.ID,
+			OrganizationName: org.Name,
+			Role:             RoleSlug{Slug: req.RoleSlug},
+			Status:           MembershipActive,
+			CreatedAt:        now,
+			UpdatedAt:        now,
+		}
+		st.Memberships = append(st.Memberships, membership)
+		created = membership
+		return nil
+	})
+	switch {
+	case err != nil:
+		s.logger.Error("workos stand-in failed to create organization membership", "error", err)
+		writeInternalError(w)
+	case missingEntity != "":
+		writeNotFound(w, missingEntity, missingID)
+	case duplicate:
+		// NOTE: WorkOS rejects a second membership of the same user in the
+		// same organization; the exact code it sends is not verified here.
+		writeError(w, http.StatusUnprocessableEntity, apiError{
+			Message: "The user is already a member of the organization.",
+			Code:    "organization_membership_already_exists",
+		})
+	default:
+		writeJSON(w, http.StatusCreated, created)
+	}
+}
+
+func (s *Server) handleGetMembership(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var membership OrganizationMembership
+	var found bool
+	s.store.read(func(st *state) {
+		if m, ok := findByID(st.Memberships, id, membershipID); ok {
+			membership, found = *m, true
+		}
+	})
+	if !found {
+		writeNotFound(w, "Organization Membership", id)
+		return
+	}
+	writeJSON(w, http.StatusOK, membership)
+}
+
+// handleListMemberships serves GET /user_management/organization_memberships.
+// Like WorkOS, it returns only active memberships unless the request names
+// statuses (workos-go v4 sends them as repeated statuses parameters).
+func (s *Server) handleListMemberships(w http.ResponseWriter, r *http.Request) {
+	values := r.URL.Query()
+	q, invalid := parseListQuery(values)
+	if len(invalid) > 0 {
+		writeValidationFailed(w, invalid...)
+		return
+	}
+	user := values.Get("user_id")
+	organization := values.Get("organization_id")
+	if user == "" && organization == "" {
+		writeValidationFailed(w, fieldError{Field: "user_id", Code: "user_id_or_organization_id_required"})
+		return
+	}
+	statuses := append(values["statuses"], values["statuses[]"]...)
+	if len(statuses) == 0 {
+		statuses = []string{MembershipActive}
+	}
+
+	var matched []OrganizationMembership
+	s.store.read(func(st *state) {
+		for _, m := range st.Memberships {
+			if user != "" && m.UserID != user {
+				continue
+			}
+			if organization != "" && m.OrganizationID != organization {
+				continue
+			}
+			if !slices.Contains(statuses, m.Status) {
+				continue
+			}
+			matched = append(matched, *m)
+		}
+	})
+
+	writeJSON(w, http.StatusOK, paginate(matched, func(m OrganizationMembership) string { return m.ID }, q))
+}
+
+// hasMembershipLocked reports whether the user is an active member of the
+// organization. The caller holds the store lock.
+func hasMembershipLocked(st *state, user, organization string) bool {
+	return activeMembershipLocked(st, user, organization) != nil
+}
+
+func activeMembershipLocked(st *state, user, organization string) *OrganizationMembership {
+	for _, m := range st.Memberships {
+		if m.UserID == user && m.OrganizationID == organization && m.Status == MembershipActive {
+			return m
+		}
+	}
+	return nil
+}
+
+func membershipID(m *OrganizationMembership) string { return m.ID }
