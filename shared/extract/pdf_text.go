@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // pdfSoftHyphen is the character PDFium puts where a word was hyphenated
@@ -37,6 +39,7 @@ const fullLineRatio = 0.75
 func pdfPageBlocks(pageText string) []Block {
 	pageText = strings.ReplaceAll(pageText, pdfSoftHyphen, "")
 	pageText = ligatureReplacer.Replace(pageText)
+	pageText = composeSpacingAccents(pageText)
 	lines := strings.FieldsFunc(pageText, func(r rune) bool { return r == '\n' || r == '\r' })
 
 	longest := 0
@@ -117,4 +120,41 @@ func appendLine(parts []string, line string) []string {
 		return append(parts, line)
 	}
 	return append(parts, " ", line)
+}
+
+// spacingToCombining maps the non-ASCII spacing accents that TeX fonts
+// draw as separate glyphs before a letter to their combining forms.
+var spacingToCombining = map[rune]rune{
+	'\u00A8': '\u0308', // diaeresis
+	'\u00B4': '\u0301', // acute
+	'\u02C6': '\u0302', // circumflex
+	'\u02DC': '\u0303', // tilde
+	'\u02C7': '\u030C', // caron
+	'\u02D8': '\u0306', // breve
+	'\u00B8': '\u0327', // cedilla
+	'\u02DA': '\u030A', // ring above
+	'\u02DD': '\u030B', // double acute
+	'\u00AF': '\u0304', // macron
+	'\u02D9': '\u0307', // dot above
+}
+
+// composeSpacingAccents turns a spacing accent followed by a letter, as in
+// "Br¨oker" from pdfTeX output, into the accented letter ("Bröker").
+func composeSpacingAccents(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { _, ok := spacingToCombining[r]; return ok }) {
+		return s
+	}
+
+	runes := []rune(s)
+	out := make([]rune, 0, len(runes))
+	for i := 0; i < len(runes); i++ {
+		combining, ok := spacingToCombining[runes[i]]
+		if ok && i+1 < len(runes) && unicode.IsLetter(runes[i+1]) {
+			out = append(out, runes[i+1], combining)
+			i++
+			continue
+		}
+		out = append(out, runes[i])
+	}
+	return norm.NFC.String(string(out))
 }
