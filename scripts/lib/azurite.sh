@@ -69,20 +69,15 @@ start_azurite() {
   # --loose ignores headers and parameters that Azurite does not support
   # instead of failing the request. --disableTelemetry stops Azurite from
   # sending usage data out of the machine; with telemetry on and no internet,
-  # Azurite 3.37.0 also never exits after SIGTERM. setsid keeps Ctrl-C in a
-  # terminal from reaching Azurite.
-  setsid node "$AZURITE_BIN" \
+  # Azurite 3.37.0 also never exits after SIGTERM.
+  start_background "$pid_file" "$log_file" node "$AZURITE_BIN" \
     --blobHost 127.0.0.1 --blobPort "$blob_port" \
     --queueHost 127.0.0.1 --queuePort "$queue_port" \
     --tableHost 127.0.0.1 --tablePort "$table_port" \
     --location "$state_dir/data" \
-    --skipApiVersionCheck --loose --disableTelemetry \
-    >>"$log_file" 2>&1 </dev/null &
-  local pid=$!
-  disown "$pid"
-  echo "$pid" >"$pid_file"
+    --skipApiVersionCheck --loose --disableTelemetry
 
-  wait_for_port 127.0.0.1 "$blob_port" 60 "$pid" ||
+  wait_for_port 127.0.0.1 "$blob_port" 60 "$(<"$pid_file")" ||
     die_with_log "azurite did not start on port $blob_port" "$log_file"
 }
 

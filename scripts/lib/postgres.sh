@@ -15,10 +15,16 @@ PGVECTOR_MINIMUM_VERSION=0.8
 # which Debian keeps off PATH.
 ensure_postgres_installed() {
   apt_install "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" postgresql-contrib
+  locate_postgres_binaries ||
+    die "package postgresql-$PG_MAJOR is installed but contains no bin/initdb"
+}
 
+# Set PG_BIN_DIR to the folder of the PostgreSQL server binaries. Fails
+# without installing anything when postgresql-15 is not installed.
+locate_postgres_binaries() {
   local initdb_path
-  initdb_path=$(dpkg -L "postgresql-$PG_MAJOR" | grep '/bin/initdb$' | head -n 1)
-  [[ -n $initdb_path ]] || die "package postgresql-$PG_MAJOR is installed but contains no bin/initdb"
+  initdb_path=$(dpkg -L "postgresql-$PG_MAJOR" 2>/dev/null | grep '/bin/initdb$' | head -n 1) || return 1
+  [[ -n $initdb_path ]] || return 1
   PG_BIN_DIR=$(dirname "$initdb_path")
 }
 
@@ -37,7 +43,7 @@ run_as_postgres() {
 postgres_psql() {
   local port=$1 database=$2
   shift 2
-  "$PG_BIN_DIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$database" "$@"
+  PGOPTIONS="-c client_min_messages=warning" "$PG_BIN_DIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d "$database" "$@"
 }
 
 # Print the pgvector version whose files are installed for PG_MAJOR, or
@@ -268,7 +274,8 @@ postgres_is_running() {
 #   bondingai_app    the role the functions connect as: not an owner and
 #                    NOBYPASSRLS, so row-level security applies to it;
 #   bondingai        the platform database, with the vector extension;
-#   localqueue       the durable stand-in for Service Bus queues.
+#   localqueue       the durable stand-in for Service Bus queues, where the
+#                    app role may create the stand-in's schema.
 # Safe to run again: it creates only what is missing.
 # Usage: create_databases PORT
 create_databases() {
@@ -293,6 +300,9 @@ SELECT 'CREATE DATABASE localqueue OWNER bondingai_owner'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'localqueue') \gexec
 GRANT CONNECT ON DATABASE bondingai TO bondingai_app;
 GRANT CONNECT ON DATABASE localqueue TO bondingai_app;
+-- The local queue creates its own schema when the app opens it, so the app
+-- role needs CREATE there. localqueue holds no business data.
+GRANT CREATE ON DATABASE localqueue TO bondingai_app;
 
 \connect bondingai
 CREATE EXTENSION IF NOT EXISTS vector;

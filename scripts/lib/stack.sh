@@ -98,25 +98,48 @@ pid_file_is_alive() {
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
 }
 
-# Stop the process in PID_FILE: SIGTERM, then SIGKILL if it is still alive
-# after TIMEOUT_SECONDS. Removes the pid file. Does nothing when the process
-# is not running.
+# Start a command in the background in a session of its own, with its
+# output appended to LOG_FILE, and write its pid to PID_FILE. The own session
+# keeps Ctrl-C in a terminal from reaching it, and its process group lets
+# stop_pid_file stop its child processes too.
+# Usage: start_background PID_FILE LOG_FILE COMMAND [ARG...]
+start_background() {
+  local pid_file=$1 log_file=$2
+  shift 2
+  mkdir -p "$(dirname "$pid_file")" "$(dirname "$log_file")"
+  # A background job of a script is never a process group leader, so setsid
+  # does not fork and $! is the pid of COMMAND itself.
+  setsid "$@" >>"$log_file" 2>&1 </dev/null &
+  local pid=$!
+  disown "$pid"
+  echo "$pid" >"$pid_file"
+}
+
+# Stop the process in PID_FILE and every process in its process group:
+# SIGTERM, then SIGKILL for what is still alive after TIMEOUT_SECONDS.
+# Removes the pid file. Does nothing when the process is not running.
 # Usage: stop_pid_file PID_FILE NAME [TIMEOUT_SECONDS]
 stop_pid_file() {
   local pid_file=$1 name=$2 timeout_seconds=${3:-15}
-  local pid deadline
+  local pid target deadline
   if ! pid_file_is_alive "$pid_file"; then
     rm -f "$pid_file"
     return 0
   fi
   pid=$(<"$pid_file")
+  # Signal the whole group when the process leads one (start_background
+  # makes it so); otherwise only the process.
+  target=$pid
+  if [[ $(ps -o pgid= -p "$pid" | tr -d ' ') == "$pid" ]]; then
+    target="-$pid"
+  fi
   log_step "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
+  kill -TERM -- "$target" 2>/dev/null || true
   deadline=$((SECONDS + timeout_seconds))
-  while kill -0 "$pid" 2>/dev/null; do
+  while kill -0 -- "$target" 2>/dev/null; do
     if ((SECONDS >= deadline)); then
       log_step "$name (pid $pid) did not stop within $timeout_seconds s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
+      kill -KILL -- "$target" 2>/dev/null || true
       break
     fi
     sleep 0.2
@@ -175,7 +198,7 @@ apt_install() {
   for package in "${missing[@]}"; do
     if ! apt-cache policy "$package" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
       log_step "apt-get update (no install candidate for $package)"
-      apt-get update -qq -o DPkg::Lock::Timeout=600
+      apt_get_update
       break
     fi
   done
@@ -186,6 +209,19 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     -o DPkg::Lock::Timeout=600 "${missing[@]}" >"$install_log" 2>&1 ||
     die_with_log "apt-get install ${missing[*]} failed" "$install_log"
+}
+
+# Run `apt-get update`, retrying for up to 10 minutes while another apt run
+# holds the package list lock (DPkg::Lock::Timeout covers only the dpkg lock).
+apt_get_update() {
+  local update_log="$TOOLS_DIR/apt-update.log" deadline=$((SECONDS + 600))
+  mkdir -p "$TOOLS_DIR"
+  until apt-get update -qq >"$update_log" 2>&1; do
+    if ! grep -q 'Could not get lock' "$update_log" || ((SECONDS >= deadline)); then
+      die_with_log "apt-get update failed" "$update_log"
+    fi
+    sleep 5
+  done
 }
 
 # Succeed when the Debian package is fully installed.
