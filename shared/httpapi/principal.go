@@ -1,0 +1,108 @@
+// Package httpapi holds what every HTTP function shares: resolving the
+// caller's organization and user from the validated access token, and
+// reading and writing JSON.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bondingai/platform/shared/customhandler"
+	"github.com/bondingai/platform/shared/identity"
+	"github.com/bondingai/platform/shared/problem"
+	"github.com/bondingai/platform/shared/store"
+)
+
+// Principal is the authenticated caller, with the platform's own ids for
+// the WorkOS organization and user in the token.
+type Principal struct {
+	OrgID  uuid.UUID
+	UserID uuid.UUID
+	Claims *identity.Claims
+}
+
+type principalKey struct{}
+
+// PrincipalFromContext returns the caller RequirePrincipal resolved.
+func PrincipalFromContext(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok
+}
+
+// ContextWithPrincipal returns ctx carrying p, for tests and middleware.
+func ContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// Resolver maps WorkOS ids to the platform's ids, creating the mirrored
+// organization, user and membership rows on first sight and caching the
+// mapping for the life of the process.
+type Resolver struct {
+	Store *store.Store
+
+	mu    sync.Mutex
+	known map[[2]string]Principal
+}
+
+// Resolve returns the platform's ids for claims.
+func (r *Resolver) Resolve(ctx context.Context, claims *identity.Claims) (*Principal, error) {
+	key := [2]string{claims.OrganizationID, claims.UserID + "\x00" + claims.Role}
+	r.mu.Lock()
+	cached, ok := r.known[key]
+	r.mu.Unlock()
+	if ok {
+		cached.Claims = claims
+		return &cached, nil
+	}
+
+	orgID, err := r.Store.EnsureOrganization(ctx, claims.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	userID, err := r.Store.EnsureUser(ctx, claims.UserID)
+	if err != nil {
+		return nil, err
+	}
+	err = r.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
+		return store.EnsureMembership(ctx, tx, orgID, userID, claims.Role)
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	p := Principal{OrgID: orgID, UserID: userID}
+	r.mu.Lock()
+	if r.known == nil {
+		r.known = map[[2]string]Principal{}
+	}
+	r.known[key] = p
+	r.mu.Unlock()
+	p.Claims = claims
+	return &p, nil
+}
+
+// RequirePrincipal returns middleware that runs after identity.Authenticate:
+// it resolves the caller, adds org_id and user_id to the request's logger
+// and stores the Principal in the context.
+func (r *Resolver) RequirePrincipal(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		claims, ok := identity.ClaimsFromContext(req.Context())
+		if !ok {
+			problem.Write(w, req, http.StatusUnauthorized, "The request is not authenticated.")
+			return
+		}
+		p, err := r.Resolve(req.Context(), claims)
+		if err != nil {
+			customhandler.Logger(req.Context()).Error("resolve caller", slog.Any("error", err))
+			problem.Write(w, req, http.StatusServiceUnavailable, "The service cannot reach its database. Retry shortly.")
+			return
+		}
+		ctx := customhandler.WithLogAttrs(req.Context(), slog.String("org_id", p.OrgID.String()), slog.String("user_id", p.UserID.String()))
+		next.ServeHTTP(w, req.WithContext(ContextWithPrincipal(ctx, p)))
+	})
+}
