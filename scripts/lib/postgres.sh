@@ -9,6 +9,10 @@
 PG_MAJOR=15
 PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config"
 PGVECTOR_MINIMUM_VERSION=0.8
+# Where PGXS installs extensions for PG_MAJOR on Debian (pg_config --sharedir
+# and --pkglibdir).
+PG_SHARE_DIR="/usr/share/postgresql/$PG_MAJOR"
+PG_PKGLIB_DIR="/usr/lib/postgresql/$PG_MAJOR/lib"
 
 # Install the PostgreSQL server, its headers (for building pgvector) and the
 # contrib modules when missing, and set PG_BIN_DIR to the server binaries,
@@ -49,8 +53,8 @@ postgres_psql() {
 # Print the pgvector version whose files are installed for PG_MAJOR, or
 # nothing when the control file or the shared library is missing.
 pgvector_installed_version() {
-  local control_file="/usr/share/postgresql/$PG_MAJOR/extension/vector.control"
-  local library_file="/usr/lib/postgresql/$PG_MAJOR/lib/vector.so"
+  local control_file="$PG_SHARE_DIR/extension/vector.control"
+  local library_file="$PG_PKGLIB_DIR/vector.so"
   [[ -f $control_file && -f $library_file ]] || return 0
   sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" "$control_file"
 }

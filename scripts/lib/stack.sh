@@ -7,6 +7,12 @@
 STACK_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$STACK_LIB_DIR/../.." && pwd)"
 
+# Go is installed at /usr/local/go, which a non-login shell may not have on
+# its PATH.
+if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then
+  PATH="/usr/local/go/bin:$PATH"
+fi
+
 # All local state lives under LOCAL_DIR, which .gitignore excludes.
 LOCAL_DIR="$REPO_ROOT/.local"
 TOOLS_DIR="$LOCAL_DIR/tools"
@@ -130,7 +136,7 @@ stop_pid_file() {
   # Signal the whole group when the process leads one (start_background
   # makes it so); otherwise only the process.
   target=$pid
-  if [[ $(ps -o pgid= -p "$pid" | tr -d ' ') == "$pid" ]]; then
+  if [[ $(process_group_of "$pid") == "$pid" ]]; then
     target="-$pid"
   fi
   log_step "stopping $name (pid $pid)"
@@ -145,6 +151,19 @@ stop_pid_file() {
     sleep 0.2
   done
   rm -f "$pid_file"
+}
+
+# Print the process group id of PID, read from /proc so that no procps
+# package is needed.
+process_group_of() {
+  local stat
+  stat=$(<"/proc/$1/stat") 2>/dev/null || return 0
+  # Field 2 (the command name) may contain spaces, so split after its ")".
+  # The rest starts with field 3 (state), then ppid, then pgrp.
+  stat=${stat##*) }
+  local fields
+  read -r -a fields <<<"$stat"
+  printf '%s' "${fields[2]}"
 }
 
 # Build the connection string of an Azurite instance for the Azure SDKs.
@@ -205,10 +224,19 @@ apt_install() {
   local install_log="$TOOLS_DIR/apt-install.log"
   mkdir -p "$TOOLS_DIR"
   log_step "apt-get install ${missing[*]} (log: $install_log)"
-  # DPkg::Lock::Timeout makes apt wait for another apt run instead of failing.
+  if ! apt_get_install "${missing[@]}" >"$install_log" 2>&1; then
+    # Package lists older than the mirror name files it no longer has.
+    log_step "apt-get install failed; refreshing the package lists and retrying once"
+    apt_get_update
+    apt_get_install "${missing[@]}" >"$install_log" 2>&1 ||
+      die_with_log "apt-get install ${missing[*]} failed" "$install_log"
+  fi
+}
+
+# DPkg::Lock::Timeout makes apt wait for another apt run instead of failing.
+apt_get_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -o DPkg::Lock::Timeout=600 "${missing[@]}" >"$install_log" 2>&1 ||
-    die_with_log "apt-get install ${missing[*]} failed" "$install_log"
+    -o DPkg::Lock::Timeout=600 "$@"
 }
 
 # Run `apt-get update`, retrying for up to 10 minutes while another apt run
