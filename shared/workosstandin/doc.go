@@ -5,7 +5,7 @@
 //
 // It serves the JWKS of one client ID, the create, get and list calls of the
 // Organizations API and of the User Management users and organization
-// memberships API, and development-only endpoints under /_standin/ that rotate
+// memberships API (plus the membership role update), and development-only endpoints under /_standin/ that rotate
 // signing keys and mint AuthKit-style access tokens. State (signing keys,
 // organizations, users, memberships) can persist in a JSON file so tokens stay
 // valid across restarts.

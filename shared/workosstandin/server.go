@@ -142,6 +142,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /user_management/organization_memberships", s.requireAPIKey(s.handleCreateMembership))
 	mux.HandleFunc("GET /user_management/organization_memberships", s.requireAPIKey(s.handleListMemberships))
 	mux.HandleFunc("GET /user_management/organization_memberships/{id}", s.requireAPIKey(s.handleGetMembership))
+	mux.HandleFunc("PUT /user_management/organization_memberships/{id}", s.requireAPIKey(s.handleUpdateMembership))
 
 	mux.HandleFunc("POST /_standin/access-tokens", s.requireAPIKey(s.handleMintAccessToken))
 	mux.HandleFunc("POST /_standin/rotate-keys", s.requireAPIKey(s.handleRotateKeys))

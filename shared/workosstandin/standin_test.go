@@ -793,3 +793,33 @@ func TestUnknownRouteReturnsJSONNotFound(t *testing.T) {
 		t.Errorf("body = %s, want a WorkOS-style error", body)
 	}
 }
+
+func TestMembershipRoleUpdateThroughSDK(t *testing.T) {
+	c := startStandin(t, "")
+	ctx := context.Background()
+	userID, orgID := seedMember(t, c, workosstandin.RoleMember)
+	list, err := c.users.ListOrganizationMemberships(ctx, usermanagement.ListOrganizationMembershipsOpts{UserID: userID, OrganizationID: orgID})
+	if err != nil || len(list.Data) != 1 {
+		t.Fatalf("ListOrganizationMemberships = %+v, %v; want one membership", list.Data, err)
+	}
+
+	updated, err := c.users.UpdateOrganizationMembership(ctx, list.Data[0].ID, usermanagement.UpdateOrganizationMembershipOpts{RoleSlug: workosstandin.RoleAdmin})
+	if err != nil {
+		t.Fatalf("UpdateOrganizationMembership: %v", err)
+	}
+	if updated.Role.Slug != workosstandin.RoleAdmin {
+		t.Errorf("role after update = %q, want admin", updated.Role.Slug)
+	}
+	token, err := c.standin.MintAccessToken(workosstandin.AccessTokenRequest{UserID: userID, OrganizationID: orgID})
+	if err != nil {
+		t.Fatalf("mint: %v", err)
+	}
+	if role := tokenClaims(t, token.AccessToken)["role"]; role != workosstandin.RoleAdmin {
+		t.Errorf("token role after update = %v, want admin", role)
+	}
+
+	_, err = c.users.UpdateOrganizationMembership(ctx, list.Data[0].ID, usermanagement.UpdateOrganizationMembershipOpts{RoleSlug: "owner"})
+	requireHTTPError(t, err, http.StatusUnprocessableEntity, "invalid_request_parameters")
+	_, err = c.users.UpdateOrganizationMembership(ctx, "om_missing", usermanagement.UpdateOrganizationMembershipOpts{RoleSlug: workosstandin.RoleAdmin})
+	requireHTTPError(t, err, http.StatusNotFound, "entity_not_found")
+}
