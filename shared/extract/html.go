@@ -171,6 +171,19 @@ func (w *htmlWalker) walk(n *html.Node, depth int) error {
 		return nil
 	case atom.Table:
 		w.flush()
+		// The caption becomes a paragraph before the table, so that the
+		// table's first line stays its header row.
+		for child := n.FirstChild; child != nil; child = child.NextSibling {
+			if child.Type == html.ElementNode && child.DataAtom == atom.Caption {
+				text, err := htmlInnerText(child, depth+1, w.maxDepth)
+				if err != nil {
+					return err
+				}
+				if t := normalizeSpace(text); t != "" {
+					w.blocks = append(w.blocks, Block{Kind: Paragraph, Text: t})
+				}
+			}
+		}
 		rows, err := htmlTableRows(n, depth, w.maxDepth)
 		if err != nil {
 			return err
@@ -196,8 +209,7 @@ func (w *htmlWalker) walk(n *html.Node, depth int) error {
 		return err
 	}
 	// An inline element such as a, span or em: its text joins the
-	// surrounding paragraph, separated so that adjacent cells of layout
-	// markup do not run together.
+	// surrounding paragraph.
 	return w.walkChildren(n, depth)
 }
 
@@ -277,13 +289,6 @@ func htmlTableRows(table *html.Node, depth, maxDepth int) ([][]string, error) {
 				if err := visit(child, d+1); err != nil {
 					return err
 				}
-			case atom.Caption:
-				// The caption is read as a row of its own, before the data.
-				text, err := htmlInnerText(child, d+1, maxDepth)
-				if err != nil {
-					return err
-				}
-				rows = append(rows, []string{text})
 			}
 		}
 		return nil
