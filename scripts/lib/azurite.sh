@@ -51,9 +51,11 @@ start_azurite() {
   local log_file="$state_dir/azurite.log"
 
   if pid_file_is_alive "$pid_file"; then
-    wait_for_port 127.0.0.1 "$blob_port" 30 "$(<"$pid_file")" ||
-      die "azurite (pid $(<"$pid_file")) runs from $state_dir but does not answer on port $blob_port; stop it and retry"
-    log_step "azurite: already running (pid $(<"$pid_file")) on 127.0.0.1:$blob_port"
+    local running_pid
+    running_pid=$(<"$pid_file")
+    wait_for_port 127.0.0.1 "$blob_port" 30 "$running_pid" ||
+      die "azurite (pid $running_pid) runs from $state_dir but does not accept connections on port $blob_port; stop it with 'kill $running_pid' and retry"
+    log_step "azurite: already running (pid $running_pid) on 127.0.0.1:$blob_port"
     return 0
   fi
   local port

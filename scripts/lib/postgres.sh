@@ -81,7 +81,7 @@ SQL
 }
 
 # Make pgvector >= PGVECTOR_MINIMUM_VERSION available to PostgreSQL 15.
-# Debian bookworm ships only pgvector 0.4, so this builds Debian trixie's
+# Debian bookworm has no pgvector package, so this builds Debian trixie's
 # source package against the local server headers. Skips the build when the
 # running cluster at the optional PORT already creates the extension, or when
 # the installed extension files are recent enough.
@@ -121,7 +121,7 @@ build_pgvector_from_source() {
 
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
   cat >"$apt_dir/sources.list" <<'SOURCES'
-# Source packages only, for building pgvector >= 0.8 (bookworm has 0.4).
+# Source packages only, for building pgvector >= 0.8 (bookworm has no pgvector package).
 deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
 SOURCES
   cat >"$apt_dir/preferences" <<'PREFERENCES'
@@ -198,7 +198,7 @@ start_postgres() {
 
   if [[ ! -f $data_dir/PG_VERSION ]]; then
     if [[ -n $(ls -A "$data_dir") ]]; then
-      die "$data_dir is not empty but holds no cluster (no PG_VERSION); remove it to start afresh"
+      die "$data_dir is not empty but contains no cluster (no PG_VERSION); remove it to start afresh"
     fi
     initialize_cluster "$data_dir" "$log_file"
   fi
@@ -248,7 +248,8 @@ HBA
   run_as_postgres tee -a "$data_dir/postgresql.conf" >/dev/null <<'CONF'
 
 # Set by scripts/lib/postgres.sh. Only TCP on loopback: no Unix socket, so
-# the socket path length and folder permissions never matter.
+# neither the socket path length limit nor the socket folder's permissions
+# apply.
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
 CONF
