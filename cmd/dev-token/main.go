@@ -1,7 +1,8 @@
 // Command dev-token prints a development access token from the local WorkOS
 // stand-in. It finds or creates the organization, the user and the
 // membership through the workos-go v4 clients, the calls the platform makes
-// against WorkOS, then asks the stand-in's development endpoint for a token.
+// against WorkOS. Then it requests a token from the stand-in's development
+// endpoint.
 //
 //	scripts/dev-token --org Contoso --email ana@contoso.example --role admin --ttl 1h
 //

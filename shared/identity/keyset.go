@@ -13,8 +13,8 @@ import (
 
 // keySet is the JWKS cache behind the keyfunc. Known key IDs are read from
 // memory. An unknown key ID triggers one JWKS fetch, shared by concurrent
-// callers with the same key ID and allowed at most once per refetch interval,
-// so tokens with made-up key IDs cannot make the validator hammer WorkOS.
+// callers with the same key ID and allowed at most once per refetch interval.
+// So tokens with made-up key IDs cause at most one fetch per interval.
 // jwkset replaces the cached keys only after a fetch succeeds, so a failed
 // fetch keeps the last good keys.
 type keySet struct {
@@ -77,9 +77,8 @@ func (k *keySet) fetchAndRead(ctx context.Context, kid string) (jwkset.JWK, erro
 		return jwkset.JWK{}, fmt.Errorf("%w: key ID %q is not in the JWKS (refetch skipped, rate limit reached)", ErrInvalidToken, kid)
 	}
 
-	// The fetch is shared with other callers, so the first caller's
-	// cancellation must not end it; the jwkset client bounds it with the
-	// fetch timeout instead.
+	// Other callers share this fetch, so the first caller's cancellation
+	// must not end it. The jwkset client bounds it with the fetch timeout.
 	outcome := &fetchOutcome{}
 	fetchCtx := context.WithValue(context.WithoutCancel(ctx), fetchOutcomeKey{}, outcome)
 	jwk, err := k.Storage.KeyRead(fetchCtx, kid)

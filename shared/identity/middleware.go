@@ -9,8 +9,8 @@ import (
 )
 
 // jwksRetryAfterSeconds is the Retry-After of a 503 caused by an unavailable
-// JWKS. The validator refetches at most once per refetch interval, so a
-// quick retry may hit the same outage; the value is a hint, not a promise.
+// JWKS. It is a hint only, because the next JWKS fetch waits for the refetch
+// interval and may fail again.
 const jwksRetryAfterSeconds = "10"
 
 // BearerToken returns the access token of the request's
@@ -30,7 +30,7 @@ func BearerToken(r *http.Request) (string, error) {
 
 // Authenticate returns middleware that requires a valid access token scoped
 // to an organization and stores its Claims in the request context (read them
-// with ClaimsFromContext). It answers:
+// with ClaimsFromContext). It responds with:
 //   - 401 with "WWW-Authenticate: Bearer" when the token is missing,
 //   - 401 with error="invalid_token" when it is invalid or expired,
 //   - 503 with Retry-After when the JWKS is unavailable, because the token

@@ -204,10 +204,10 @@ func (v *Validator) Close() {
 }
 
 // Validate checks an access token and returns its claims. The token must be
-// an RS256 JWS whose header names a key ID of the JWKS, with a valid
-// signature, an iss from the allow-list, exp (required), iat (required) and
-// nbf (when present) within the leeway, and a sub that is an AuthKit user ID.
-// The org_id claim is not required here; Authenticate requires it.
+// an RS256 JWS whose kid header names a key of the JWKS and whose signature
+// verifies. Its iss must be in the allow-list and its sub must be an AuthKit
+// user ID. exp and iat are required, and exp, iat and nbf (when present) are
+// checked with the leeway. Authenticate, not Validate, requires org_id.
 //
 // Errors match ErrExpiredToken, ErrJWKSUnavailable or ErrInvalidToken.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {

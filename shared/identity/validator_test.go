@@ -105,7 +105,9 @@ func TestValidateRejectsHostileClaims(t *testing.T) {
 		name   string
 		change func(c *workosstandin.AccessTokenClaims)
 	}{
-		{"wrong issuer", func(c *workosstandin.AccessTokenClaims) { c.Issuer = "https://api.workos.com/user_management/client_other" }},
+		{"wrong issuer", func(c *workosstandin.AccessTokenClaims) {
+			c.Issuer = "https://api.workos.com/user_management/client_other"
+		}},
 		{"issuer with trailing slash", func(c *workosstandin.AccessTokenClaims) { c.Issuer += "/" }},
 		{"missing issuer", func(c *workosstandin.AccessTokenClaims) { c.Issuer = "" }},
 		{"missing sub", func(c *workosstandin.AccessTokenClaims) { c.Subject = "" }},

@@ -11,8 +11,9 @@ import (
 
 // Access token lifetimes of the development endpoint.
 const (
-	// AccessTokenTTLDefault is the lifetime when the request names none,
-	// the default AuthKit access-token duration of 5 minutes.
+	// AccessTokenTTLDefault is the lifetime when the request names none.
+	// NOTE: 5 minutes is the AuthKit default reported by WorkOS SDK users;
+	// each WorkOS environment configures its own duration.
 	AccessTokenTTLDefault = 5 * time.Minute
 	// AccessTokenTTLMax bounds a requested lifetime, so a forgotten
 	// development token does not stay valid for long.
@@ -59,8 +60,8 @@ var (
 )
 
 // MintAccessToken signs an access token for a user, as AuthKit issues one at
-// sign-in. It stands in for the sign-in flow, which the stand-in does not
-// serve yet.
+// sign-in. It replaces the sign-in flow, which the stand-in does not serve
+// yet.
 func (s *Server) MintAccessToken(req AccessTokenRequest) (AccessToken, error) {
 	maxSeconds := int(AccessTokenTTLMax / time.Second)
 	ttl := AccessTokenTTLDefault

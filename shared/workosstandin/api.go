@@ -3,7 +3,6 @@ package workosstandin
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,7 +13,10 @@ import (
 	"time"
 )
 
-// Limits of the list endpoints, as documented for the WorkOS API.
+// Page sizes of the list endpoints. The default is workos-go v4's
+// ResponseLimit, which the SDK always sends.
+// NOTE: the maximum of 100 is the limit WorkOS documents for the Events API;
+// it is assumed, not verified, for the other list endpoints.
 const (
 	listLimitDefault = 10
 	listLimitMax     = 100
@@ -103,8 +105,8 @@ func requireLoopback(next http.Handler) http.Handler {
 	})
 }
 
-// requireAPIKey rejects requests without "Authorization: Bearer <API key>",
-// the way the WorkOS API answers a missing or wrong key.
+// requireAPIKey rejects requests without "Authorization: Bearer <API key>"
+// with 401, as the WorkOS API responds to a missing or wrong key.
 func (s *Server) requireAPIKey(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		header := r.Header.Get("Authorization")
@@ -226,6 +228,3 @@ func paginate[T any](items []T, id func(T) string, q listQuery) listResponse[T] 
 	}
 	return page
 }
-
-// errNotFound marks a lookup of an object that does not exist.
-var errNotFound = errors.New("not found")

@@ -3,10 +3,11 @@
 // parses, so the platform runs the same code path as in production and only
 // the API base URL differs.
 //
-// It serves the JWKS of one client ID, the create, get and list calls of the
-// Organizations API and of the User Management users and organization
-// memberships API (plus the membership role update), and development-only endpoints under /_standin/ that rotate
-// signing keys and mint AuthKit-style access tokens. State (signing keys,
+// It serves the JWKS of one client ID and the create, get and list calls of
+// the Organizations API. It also serves those calls for User Management users
+// and organization memberships, plus the membership role update. Development
+// endpoints under /_standin/ rotate signing keys and mint AuthKit-style access
+// tokens. State (signing keys,
 // organizations, users, memberships) can persist in a JSON file so tokens stay
 // valid across restarts.
 //

@@ -14,8 +14,8 @@ import (
 	"github.com/MicahParks/jwkset"
 )
 
-// signingKeyBits is the RSA modulus size of generated signing keys, the size
-// of the keys WorkOS publishes for AuthKit.
+// signingKeyBits is the RSA modulus size of generated signing keys, the
+// common size for RS256 keys.
 const signingKeyBits = 2048
 
 // signingKey is one RS256 key pair. The newest key that is not retired signs

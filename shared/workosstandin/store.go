@@ -19,10 +19,10 @@ const stateVersion = 1
 
 // state is everything the stand-in persists. Slices keep creation order.
 type state struct {
-	Version       int                      `json:"version"`
-	SigningKeys   []*signingKey            `json:"signing_keys"`
-	Organizations []*Organization          `json:"organizations"`
-	Users         []*User                  `json:"users"`
+	Version       int                       `json:"version"`
+	SigningKeys   []*signingKey             `json:"signing_keys"`
+	Organizations []*Organization           `json:"organizations"`
+	Users         []*User                   `json:"users"`
 	Memberships   []*OrganizationMembership `json:"organization_memberships"`
 	// IdempotencyKeys maps the Idempotency-Key of an organization create
 	// request to the organization it created.

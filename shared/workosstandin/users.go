@@ -48,11 +48,11 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 
 	now := formatTimestamp(s.now())
 	var created *User
-	var taken bool
+	var emailTaken bool
 	err := s.store.update(func(st *state) error {
 		for _, user := range st.Users {
 			if user.Email == email {
-				taken = true
+				emailTaken = true
 				return nil
 			}
 		}
@@ -82,7 +82,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeInternalError(w)
 		return
 	}
-	if taken {
+	if emailTaken {
 		writeError(w, http.StatusUnprocessableEntity, apiError{
 			Message: "Could not create user.",
 			Code:    "user_creation_error",
