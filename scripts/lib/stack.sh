@@ -28,11 +28,12 @@ WORKOS_STANDIN_PORT=7072
 FUNCTIONS_HOST_PORT=7071
 
 # Ports of the test stack (scripts/test). They differ from the dev ports so
-# both stacks can run at the same time.
-TEST_POSTGRES_PORT=54321
-TEST_AZURITE_BLOB_PORT=10010
-TEST_AZURITE_QUEUE_PORT=10011
-TEST_AZURITE_TABLE_PORT=10012
+# both stacks can run at the same time. The BONDINGAI_TEST_*_PORT variables
+# move them, so test runs of two clones on one machine do not collide.
+TEST_POSTGRES_PORT=${BONDINGAI_TEST_POSTGRES_PORT:-54321}
+TEST_AZURITE_BLOB_PORT=${BONDINGAI_TEST_AZURITE_BLOB_PORT:-10010}
+TEST_AZURITE_QUEUE_PORT=${BONDINGAI_TEST_AZURITE_QUEUE_PORT:-10011}
+TEST_AZURITE_TABLE_PORT=${BONDINGAI_TEST_AZURITE_TABLE_PORT:-10012}
 
 # Azurite's fixed development account. The key is published in the Azurite
 # documentation and opens only a local emulator, so it is not a secret.
