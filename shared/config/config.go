@@ -16,8 +16,6 @@ import (
 
 // Defaults, applied in Load.
 const (
-	DocumentContainerDefault         = "documents"
-	EmbeddingQueueDefault            = "embedding-jobs"
 	EmbeddingBatchSizeDefault        = 16
 	EmbeddingMaxDeliveryCountDefault = 10
 	WorkOSAPIBaseURLDefault          = "https://api.workos.com"
@@ -46,13 +44,9 @@ type Config struct {
 	// DocumentStorage is the Blob Storage connection for uploaded
 	// documents. The blob trigger binding names the same setting.
 	DocumentStorage StorageConnection
-	// DocumentContainer is the container uploads go to (DOCUMENT_CONTAINER).
-	DocumentContainer string
 
 	// ServiceBus is the Service Bus connection (ServiceBusConnection).
 	ServiceBus ServiceBusConnection
-	// EmbeddingQueue is the queue of embedding jobs (EMBEDDING_QUEUE).
-	EmbeddingQueue string
 	// EmbeddingBatchSize is the number of chunks one embedding job embeds
 	// (EMBEDDING_BATCH_SIZE).
 	EmbeddingBatchSize int
@@ -140,8 +134,6 @@ func Load(getenv func(string) string) (*Config, error) {
 	cfg := &Config{
 		DatabaseURL:               r.required("DATABASE_URL"),
 		MigrationDatabaseURL:      r.optional("DATABASE_MIGRATION_URL", ""),
-		DocumentContainer:         r.optional("DOCUMENT_CONTAINER", DocumentContainerDefault),
-		EmbeddingQueue:            r.optional("EMBEDDING_QUEUE", EmbeddingQueueDefault),
 		EmbeddingBatchSize:        r.positiveInt("EMBEDDING_BATCH_SIZE", EmbeddingBatchSizeDefault),
 		EmbeddingMaxDeliveryCount: r.positiveInt("EMBEDDING_MAX_DELIVERY_COUNT", EmbeddingMaxDeliveryCountDefault),
 		PDFiumCacheDir:            r.optional("PDFIUM_CACHE_DIR", ""),

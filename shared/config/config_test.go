@@ -24,8 +24,8 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.DocumentContainer != DocumentContainerDefault || cfg.EmbeddingQueue != EmbeddingQueueDefault {
-		t.Errorf("container, queue = %q, %q", cfg.DocumentContainer, cfg.EmbeddingQueue)
+	if cfg.EmbeddingBatchSize != EmbeddingBatchSizeDefault || cfg.MaxUploadBytes != MaxUploadBytesDefault {
+		t.Errorf("batch size, upload limit = %d, %d", cfg.EmbeddingBatchSize, cfg.MaxUploadBytes)
 	}
 	if cfg.ServiceBus.LocalQueueURL == "" {
 		t.Error("a postgres:// ServiceBusConnection did not select the local queue")

@@ -39,6 +39,10 @@ type Service struct {
 	MaxUploadBytes int64
 }
 
+// Container is the Blob Storage container of uploaded documents. The
+// IngestDocument function's blobTrigger path starts with the same name.
+const Container = "documents"
+
 // BlobName returns where the document's file is stored in the container:
 // {org_id}/{document_id}/{filename}. The blob trigger's path pattern
 // reads the ids back from it.
