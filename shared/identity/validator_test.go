@@ -267,14 +267,17 @@ func TestValidateRejectsTamperedPayload(t *testing.T) {
 func TestValidateRejectsTokenWithoutKID(t *testing.T) {
 	f := newStandinFixture(t, testClientID)
 	v := f.newValidator(t)
-	parts := strings.Split(f.mint(t), ".")
-	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`))
-	// Re-sign is impossible without the key, so the signature no longer
-	// matches either; the kid check must reject it before any key lookup.
-	token := header + "." + parts[1] + "." + parts[2]
+	// Correctly signed by a published key, so only the kid check rejects it.
+	token, err := f.standin.SignClaimsWithHeader(validClaims(f, time.Now()), map[string]any{"kid": nil})
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	if _, found := tokenHeaderOf(t, token)["kid"]; found {
+		t.Fatal("test token still has a kid header")
+	}
 	fetchesBefore := f.jwksFetches.Load()
 
-	_, err := v.Validate(context.Background(), token)
+	_, err = v.Validate(context.Background(), token)
 
 	if !errors.Is(err, identity.ErrInvalidToken) {
 		t.Errorf("Validate error = %v, want ErrInvalidToken", err)
@@ -511,6 +514,19 @@ func currentKID(t *testing.T, f *standinFixture) string {
 		t.Fatal("minted token has no kid")
 	}
 	return kid
+}
+
+func tokenHeaderOf(t *testing.T, token string) map[string]any {
+	t.Helper()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+	if err != nil {
+		t.Fatalf("decode token header: %v", err)
+	}
+	var header map[string]any
+	if err := json.Unmarshal(raw, &header); err != nil {
+		t.Fatalf("parse token header: %v", err)
+	}
+	return header
 }
 
 func fetchJWKS(t *testing.T, f *standinFixture) []byte {

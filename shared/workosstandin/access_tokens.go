@@ -129,6 +129,13 @@ func (s *Server) MintAccessToken(req AccessTokenRequest) (AccessToken, error) {
 // header). Tests use it to build tokens that MintAccessToken would never
 // issue, such as tokens without sub or with a future nbf.
 func (s *Server) SignClaims(claims jwt.Claims) (string, error) {
+	return s.SignClaimsWithHeader(claims, nil)
+}
+
+// SignClaimsWithHeader is SignClaims with header entries that replace the
+// defaults. A nil value removes the entry, so {"kid": nil} signs a token
+// without a key ID. The alg entry cannot be changed: the signature is RS256.
+func (s *Server) SignClaimsWithHeader(claims jwt.Claims, header map[string]any) (string, error) {
 	var key *signingKey
 	var err error
 	s.store.read(func(st *state) {
@@ -140,6 +147,16 @@ func (s *Server) SignClaims(claims jwt.Claims) (string, error) {
 
 	token := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	token.Header["kid"] = key.ID
+	for name, value := range header {
+		switch {
+		case name == "alg":
+			continue
+		case value == nil:
+			delete(token.Header, name)
+		default:
+			token.Header[name] = value
+		}
+	}
 	signed, err := token.SignedString(key.private)
 	if err != nil {
 		return "", fmt.Errorf("sign token with key %s: %w", key.ID, err)
