@@ -200,6 +200,8 @@ type record struct {
 	Headers map[string][]string `json:"headers"`
 	Body    string              `json:"body"`
 	Env     map[string]string   `json:"env"`
+	// InFlight counts the invocations running when this one started.
+	InFlight int `json:"in_flight"`
 }
 
 // envelope decodes the body of a non-HTTP invocation.

@@ -6,6 +6,10 @@
 //   - FAKE_HANDLER_FAIL: comma-separated function names answered with 500.
 //   - FAKE_HANDLER_OUTPUTS_<Function>: JSON object returned as Outputs.
 //   - FAKE_HANDLER_STREAM_RELEASE: a file whose creation lets /stream finish.
+//   - FAKE_HANDLER_INVOKE_DELAY: a Go duration each invocation takes.
+//
+// Each invocation record carries in_flight, the number of invocations
+// running when it started, itself included.
 //
 // Forwarded HTTP requests are echoed as JSON, except .../redirect (302),
 // .../stream (two flushed chunks), .../exit (answers, then exits with
@@ -23,11 +27,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-var recordMu sync.Mutex
+var (
+	recordMu sync.Mutex
+	inFlight atomic.Int64
+)
 
 // record appends one JSON line to the record file.
 func record(entry map[string]any) {
@@ -91,8 +99,14 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	function := strings.TrimPrefix(r.URL.Path, "/")
+	isInvocation := r.Method == http.MethodPost && !strings.Contains(function, "/") && r.Header.Get("Content-Type") == "application/json"
+	if isInvocation {
+		defer inFlight.Add(-1)
+	}
 	entry := map[string]any{
-		"event":   "request",
+		"in_flight": inFlight.Add(boolToInt(isInvocation)),
+		"event":     "request",
 		"method":  r.Method,
 		"path":    r.URL.Path,
 		"query":   r.URL.RawQuery,
@@ -103,8 +117,10 @@ func serve(w http.ResponseWriter, r *http.Request) {
 
 	// Non-HTTP invocations are JSON POSTs to /<FunctionName>; anything
 	// else is a forwarded HTTP request.
-	function := strings.TrimPrefix(r.URL.Path, "/")
-	if r.Method == http.MethodPost && !strings.Contains(function, "/") && r.Header.Get("Content-Type") == "application/json" {
+	if isInvocation {
+		if delay, err := time.ParseDuration(os.Getenv("FAKE_HANDLER_INVOKE_DELAY")); err == nil {
+			time.Sleep(delay)
+		}
 		serveInvocation(w, function)
 		return
 	}
@@ -163,4 +179,11 @@ func serveInvocation(w http.ResponseWriter, function string) {
 		"Logs":        []string{"handled " + function},
 		"ReturnValue": nil,
 	})
+}
+
+func boolToInt(value bool) int64 {
+	if value {
+		return 1
+	}
+	return 0
 }
