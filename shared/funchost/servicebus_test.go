@@ -151,7 +151,7 @@ func TestHostServiceBusCompletesAndWritesOutputs(t *testing.T) {
 	databaseURL := localqueuetest.NewDatabase(t)
 	appDir := writeApp(t, testApp{Functions: map[string]string{"Forward": forwardFunction}})
 	host := startHost(t, appDir, map[string]string{
-		"ServiceBusConnection":          databaseURL,
+		"ServiceBusConnection":         databaseURL,
 		"FAKE_HANDLER_OUTPUTS_Forward": `{"out":["aGVsbG8=",{"documentId":"d1"},"plain text"]}`,
 	}, nil)
 	q := openTestQueue(t, databaseURL)

@@ -107,11 +107,11 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	entry := map[string]any{
 		"in_flight": inFlight.Add(boolToInt(isInvocation)),
 		"event":     "request",
-		"method":  r.Method,
-		"path":    r.URL.Path,
-		"query":   r.URL.RawQuery,
-		"headers": r.Header,
-		"body":    string(body),
+		"method":    r.Method,
+		"path":      r.URL.Path,
+		"query":     r.URL.RawQuery,
+		"headers":   r.Header,
+		"body":      string(body),
 	}
 	record(entry)
 
