@@ -25,8 +25,9 @@ type constants struct {
 	// normEpsilon is the lower bound on the squared norm in the final
 	// L2 normalisation (1e-12).
 	normEpsilon float32
-	// queryScale multiplies queries before the dot product: 64^-0.5 in layer
-	// 0 and 128^-0.5 in layer 1.
+	// queryScale scales the query-key dot products, 64^-0.5 in layer 0 and
+	// 128^-0.5 in layer 1. The graph scales the queries first, which differs
+	// only in rounding.
 	queryScale [2]float32
 	// timingScale holds the inverse timescales of the sinusoidal timing
 	// signal: channel k of position p is sin(p*timingScale[k]) and channel
@@ -88,7 +89,7 @@ type transformerLayer struct {
 	qkv           linear // [width_in, 3*attention width]: queries, keys, values
 	output        linear // [attention width, modelWidth]
 	// residual projects a 256-wide input to modelWidth for the attention
-	// residual. Only layer 0 has it; layer 1 adds its input unchanged.
+	// residual. Only layer 0 has it, and layer 1 adds its input unchanged.
 	residual *linear
 	ffnNorm  layerNorm
 	ffnIn    linear // [modelWidth, ffnWidth], followed by ReLU
@@ -102,7 +103,7 @@ type workspace struct {
 	normed    []float32 // [n, modelWidth]
 	qkv       []float32 // [n, 3*modelWidth]
 	attention []float32 // [n, modelWidth]
-	scores    []float32 // [n]
+	scores    []float32 // [n, n] attention weights of one head
 	hidden    []float32 // [n, modelWidth]
 	residual  []float32 // [n, modelWidth]
 	ffn       []float32 // [n, ffnWidth]
@@ -115,7 +116,7 @@ func newWorkspace() *workspace {
 		normed:    make([]float32, maxTokens*modelWidth),
 		qkv:       make([]float32, maxTokens*3*modelWidth),
 		attention: make([]float32, maxTokens*modelWidth),
-		scores:    make([]float32, maxTokens),
+		scores:    make([]float32, maxTokens*maxTokens),
 		hidden:    make([]float32, maxTokens*modelWidth),
 		residual:  make([]float32, maxTokens*modelWidth),
 		ffn:       make([]float32, maxTokens*ffnWidth),
@@ -192,38 +193,23 @@ func (e *Encoder) applyLayer(layer *transformerLayer, index int, x []float32, wi
 	// Self-attention on the normalised input.
 	layer.attentionNorm.apply(x, n, ws.normed, epsilon)
 	layer.qkv.apply(ws.normed, n, ws.qkv)
+	// Per head: scores = scale * Q·Kᵀ, softmax over each row, out = scores·V.
+	// The head's Q, K and V are column blocks of the qkv rows, so they are
+	// strided views and need no copy.
 	stride := 3 * attentionWidth
+	scores := blas32.General{Rows: n, Cols: n, Stride: n, Data: ws.scores[:n*n]}
 	for h := range attentionHeads {
 		offset := h * headWidth
+		query := blas32.General{Rows: n, Cols: headWidth, Stride: stride, Data: ws.qkv[offset:]}
+		key := blas32.General{Rows: n, Cols: headWidth, Stride: stride, Data: ws.qkv[attentionWidth+offset:]}
+		value := blas32.General{Rows: n, Cols: headWidth, Stride: stride, Data: ws.qkv[2*attentionWidth+offset:]}
+		out := blas32.General{Rows: n, Cols: headWidth, Stride: attentionWidth, Data: ws.attention[offset:]}
+
+		blas32.Gemm(blas.NoTrans, blas.Trans, queryScale, query, key, 0, scores)
 		for i := range n {
-			query := ws.qkv[i*stride+offset : i*stride+offset+headWidth]
-			scores := ws.scores[:n]
-			highest := float32(math.Inf(-1))
-			for j := range n {
-				key := ws.qkv[j*stride+attentionWidth+offset : j*stride+attentionWidth+offset+headWidth]
-				var dot float32
-				for d, q := range query {
-					dot += (q * queryScale) * key[d]
-				}
-				scores[j] = dot
-				highest = max(highest, dot)
-			}
-			var total float32
-			for j, s := range scores {
-				w := float32(math.Exp(float64(s - highest)))
-				scores[j] = w
-				total += w
-			}
-			out := ws.attention[i*attentionWidth+offset : i*attentionWidth+offset+headWidth]
-			clear(out)
-			for j, w := range scores {
-				w /= total
-				value := ws.qkv[j*stride+2*attentionWidth+offset : j*stride+2*attentionWidth+offset+headWidth]
-				for d, v := range value {
-					out[d] += w * v
-				}
-			}
+			softmax(scores.Data[i*n : (i+1)*n])
 		}
+		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, scores, value, 0, out)
 	}
 	layer.output.apply(ws.attention, n, ws.hidden)
 
@@ -249,5 +235,22 @@ func (e *Encoder) applyLayer(layer *transformerLayer, index int, x []float32, wi
 	layer.ffnOut.apply(ws.ffn, n, ws.hidden)
 	for i := range n * modelWidth {
 		ws.hidden[i] += ws.residual[i]
+	}
+}
+
+// softmax replaces row by exp(row - max(row)) / sum, in place.
+func softmax(row []float32) {
+	highest := float32(math.Inf(-1))
+	for _, v := range row {
+		highest = max(highest, v)
+	}
+	var total float32
+	for i, v := range row {
+		e := float32(math.Exp(float64(v - highest)))
+		row[i] = e
+		total += e
+	}
+	for i := range row {
+		row[i] /= total
 	}
 }
