@@ -18,6 +18,9 @@ import (
 // retry can fix it, so the function lets it go to the dead-letter queue.
 var ErrInvalidJob = errors.New("invalid embedding job message")
 
+// errJobFailed marks a job that already failed for good.
+var errJobFailed = errors.New("embedding job failed permanently")
+
 // DecodeJob parses an embedding queue message body.
 func DecodeJob(body []byte) (Job, error) {
 	var job Job
@@ -50,8 +53,11 @@ func (s *Service) EmbedJob(ctx context.Context, job Job, deliveryCount int) erro
 		if stored.DocumentID != job.DocumentID {
 			return fmt.Errorf("%w: job %s belongs to document %s, not %s", ErrInvalidJob, job.JobID, stored.DocumentID, job.DocumentID)
 		}
-		if stored.Status != store.JobQueued {
+		switch stored.Status {
+		case store.JobDone:
 			return nil
+		case store.JobFailed:
+			return errJobFailed
 		}
 		pending = true
 		chunks, err = store.ChunksInRange(ctx, tx, job.DocumentID, stored.FirstChunk, stored.LastChunk)
@@ -61,6 +67,10 @@ func (s *Service) EmbedJob(ctx context.Context, job Job, deliveryCount int) erro
 	case errors.Is(err, store.ErrNotFound):
 		logger.Info("embedding job no longer exists; its document was deleted")
 		return nil
+	case errors.Is(err, errJobFailed):
+		// Keep failing so the message reaches the dead-letter queue even when
+		// the queue allows more deliveries than EmbeddingMaxDeliveryCount.
+		return fmt.Errorf("embedding job %s failed earlier and its document is failed: %w", job.JobID, err)
 	case err != nil:
 		return fmt.Errorf("read embedding job %s: %w", job.JobID, err)
 	case !pending:

@@ -50,7 +50,8 @@ type Service struct {
 	// MaxDeliveryCount is the embedding queue's MaxDeliveryCount: on that
 	// delivery a failing job fails its document for good.
 	MaxDeliveryCount int
-	// Chunking sets chunk sizes; MaxTokens is capped at the model's limit.
+	// Chunking sets chunk sizes; the zero value means
+	// chunking.DefaultOptions. MaxTokens is capped at the model's limit.
 	Chunking chunking.Options
 }
 
@@ -132,7 +133,10 @@ func (s *Service) startProcessing(ctx context.Context, orgID, documentID uuid.UU
 // transaction, so a document never has chunks without the jobs that embed them.
 func (s *Service) storeChunks(ctx context.Context, orgID, documentID uuid.UUID, doc *extract.Document) error {
 	opts := s.Chunking
-	if limit := s.Embedder.MaxInputTokens(); opts.MaxTokens <= 0 || opts.MaxTokens > limit {
+	if opts.MaxTokens <= 0 {
+		opts = chunking.DefaultOptions()
+	}
+	if limit := s.Embedder.MaxInputTokens(); opts.MaxTokens > limit {
 		opts.MaxTokens = limit
 	}
 	chunks := chunking.Split(doc, s.Embedder, opts)
