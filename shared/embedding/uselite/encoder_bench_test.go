@@ -51,3 +51,14 @@ func BenchmarkEmbed(b *testing.B) {
 		b.ReportMetric(float64(cpuEnd-cpuStart)/float64(time.Millisecond)/float64(embedded), "cpu-ms/embedding")
 	}
 }
+
+// BenchmarkLoad measures reading the weights and vocabulary from disk, the
+// start-up cost of every process that embeds.
+func BenchmarkLoad(b *testing.B) {
+	dir := modelDir(b)
+	for b.Loop() {
+		if _, err := Load(dir); err != nil {
+			b.Fatalf("Load: %v", err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -49,14 +50,9 @@ func readTensors(dir string) (map[string]tensor, error) {
 
 	tensors := make(map[string]tensor)
 	for _, group := range m.WeightsManifest {
-		var data []byte
-		for _, shard := range group.Paths {
-			shardPath := filepath.Join(dir, filepath.FromSlash(shard))
-			b, err := os.ReadFile(shardPath)
-			if err != nil {
-				return nil, fmt.Errorf("read weight shard %s: %w", shardPath, err)
-			}
-			data = append(data, b...)
+		data, err := readShards(dir, group.Paths)
+		if err != nil {
+			return nil, err
 		}
 
 		offset := 0
@@ -91,6 +87,44 @@ func readTensors(dir string) (map[string]tensor, error) {
 		}
 	}
 	return tensors, nil
+}
+
+// readShards returns the concatenated bytes of the shard files, read into
+// one buffer of their total size.
+func readShards(dir string, shards []string) ([]byte, error) {
+	paths := make([]string, len(shards))
+	sizes := make([]int, len(shards))
+	total := 0
+	for i, shard := range shards {
+		paths[i] = filepath.Join(dir, filepath.FromSlash(shard))
+		info, err := os.Stat(paths[i])
+		if err != nil {
+			return nil, fmt.Errorf("read weight shard %s: %w", paths[i], err)
+		}
+		sizes[i] = int(info.Size())
+		total += sizes[i]
+	}
+
+	data := make([]byte, total)
+	offset := 0
+	for i, path := range paths {
+		if err := readFull(path, data[offset:offset+sizes[i]]); err != nil {
+			return nil, fmt.Errorf("read weight shard %s: %w", path, err)
+		}
+		offset += sizes[i]
+	}
+	return data, nil
+}
+
+// readFull fills buffer from the start of the file at path.
+func readFull(path string, buffer []byte) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	_, err = io.ReadFull(file, buffer)
+	return err
 }
 
 // weightLookup fetches named tensors and remembers the first missing or
