@@ -165,6 +165,7 @@ func TestEmbedSemanticSimilarity(t *testing.T) {
 
 	answer := cosine(v[3], v[4])
 	offTopic := cosine(v[3], v[5])
+	t.Logf("cosine: paraphrase %.3f, unrelated %.3f, query-answer %.3f, query-unrelated %.3f", paraphrase, unrelated, answer, offTopic)
 	if answer <= offTopic+0.3 {
 		t.Errorf("query-answer cosine %.3f, query-unrelated cosine %.3f, expected the answer ahead by more than 0.3", answer, offTopic)
 	}
