@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -246,7 +247,10 @@ func (t *blobTrigger) scan(ctx context.Context) error {
 	group, groupCtx := errgroup.WithContext(ctx)
 	group.SetLimit(t.host.app.Host.MaxDegreeOfParallelism)
 
-	pager := t.blobs.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Prefix: to.Ptr(t.prefix)})
+	pager := t.blobs.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+		Prefix:  to.Ptr(t.prefix),
+		Include: container.ListBlobsInclude{Metadata: true},
+	})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -257,7 +261,7 @@ func (t *blobTrigger) scan(ctx context.Context) error {
 			if item.Name == nil || item.Properties == nil || item.Properties.ETag == nil {
 				continue
 			}
-			name, etag := *item.Name, string(*item.Properties.ETag)
+			name, etag, listedMetadata := *item.Name, string(*item.Properties.ETag), item.Metadata
 			parameters, ok := t.matchBlob(name)
 			if !ok || t.isFinished(name, etag) {
 				continue
@@ -265,7 +269,7 @@ func (t *blobTrigger) scan(ctx context.Context) error {
 			t.host.invocations.Add(1)
 			group.Go(func() error {
 				defer t.host.invocations.Done()
-				t.process(context.WithoutCancel(groupCtx), name, etag, parameters)
+				t.process(context.WithoutCancel(groupCtx), name, etag, parameters, listedMetadata)
 				return nil
 			})
 		}
@@ -298,7 +302,9 @@ func (t *blobTrigger) functionID() string {
 }
 
 // process tries one blob version once and records the outcome.
-func (t *blobTrigger) process(ctx context.Context, name, etag string, parameters map[string]string) {
+// listedMetadata is the user metadata from the container listing, which
+// keeps the names' case, unlike the download headers.
+func (t *blobTrigger) process(ctx context.Context, name, etag string, parameters map[string]string, listedMetadata map[string]*string) {
 	logger := t.logger.With("blob_name", name, "etag", etag)
 	receipt := t.receipts.NewBlockBlobClient(t.receiptName(name, etag))
 
@@ -306,13 +312,11 @@ func (t *blobTrigger) process(ctx context.Context, name, etag string, parameters
 	properties, err := receipt.GetProperties(ctx, nil)
 	switch {
 	case err == nil:
-		if value := properties.Metadata[receiptCompleted]; value != nil && *value == "true" {
+		if metadataValue(properties.Metadata, receiptCompleted) == "true" {
 			t.markFinished(name, etag)
 			return
 		}
-		if value := properties.Metadata[receiptAttempts]; value != nil {
-			attempts, _ = strconv.Atoi(*value)
-		}
+		attempts, _ = strconv.Atoi(metadataValue(properties.Metadata, receiptAttempts))
 	case bloberror.HasCode(err, bloberror.BlobNotFound) || isStatus(err, 404):
 	default:
 		logger.Error("read blob receipt failed", "error", err)
@@ -330,6 +334,12 @@ func (t *blobTrigger) process(ctx context.Context, name, etag string, parameters
 	if err != nil {
 		logger.Error("download blob failed", "error", err)
 		return
+	}
+	if listedMetadata != nil {
+		input.Metadata = map[string]string{}
+		for key, value := range listedMetadata {
+			input.Metadata[key] = deref(value)
+		}
 	}
 
 	attempts++
@@ -384,7 +394,7 @@ func (t *blobTrigger) download(ctx context.Context, name, etag string) (*blobInp
 	input := &blobInput{
 		Container:          t.container,
 		Name:               name,
-		URL:                client.URL(),
+		URL:                blobURL(t.blobs.URL(), name),
 		Content:            content,
 		ContentType:        deref(response.ContentType),
 		ContentEncoding:    deref(response.ContentEncoding),
@@ -403,6 +413,9 @@ func (t *blobTrigger) download(ctx context.Context, name, etag string) (*blobInp
 	if response.CreationTime != nil {
 		input.CreatedOn = *response.CreationTime
 	}
+	// NOTE: the SDK returns metadata names from response headers in
+	// canonical form ("Source" for "source"); scans replace them with the
+	// listing's names, but on-demand invocations keep the canonical form.
 	for key, value := range response.Metadata {
 		input.Metadata[key] = deref(value)
 	}
@@ -460,6 +473,16 @@ func (t *blobTrigger) invokeOnDemand(ctx context.Context, containerName, name st
 	return err
 }
 
+// blobURL joins a container URL and a blob name, escaping each path
+// segment but keeping the "/" separators, as the blob's Uri shows them.
+func blobURL(containerURL, name string) string {
+	segments := strings.Split(name, "/")
+	for i, segment := range segments {
+		segments[i] = url.PathEscape(segment)
+	}
+	return strings.TrimSuffix(containerURL, "/") + "/" + strings.Join(segments, "/")
+}
+
 // hostID is the id receipts are stored under: the AzureFunctionsWebHost__hostid
 // setting, or the app folder name as the real host derives it from the site
 // name (lower case, at most 32 characters).
@@ -481,6 +504,17 @@ func (h *Host) hostID() string {
 		text = "localhost"
 	}
 	return text
+}
+
+// metadataValue looks up blob metadata case-insensitively, because the SDK
+// returns metadata names as canonical HTTP header names ("Attempts").
+func metadataValue(metadata map[string]*string, name string) string {
+	for key, value := range metadata {
+		if strings.EqualFold(key, name) {
+			return deref(value)
+		}
+	}
+	return ""
 }
 
 func deref(value *string) string {
