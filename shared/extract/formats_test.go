@@ -251,8 +251,8 @@ func TestPDFPageBlocks(t *testing.T) {
 		},
 		{
 			name: "soft hyphen, ligature and accents",
-			text: "The \uFB01nal isosur\x02face by Br\u00a8oker.",
-			want: []Block{{Kind: Paragraph, Text: "The final isosurface by Bröker."}},
+			text: "The \uFB01nal isosur\uFFFEface and func\x02tion by Br\u00a8oker.",
+			want: []Block{{Kind: Paragraph, Text: "The final isosurface and function by Bröker."}},
 		},
 		{
 			name: "compound split at a hyphen",

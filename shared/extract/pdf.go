@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/klippa-app/go-pdfium"
 	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
+	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
 	"github.com/klippa-app/go-pdfium/webassembly"
 	"github.com/tetratelabs/wazero"
@@ -134,15 +136,43 @@ func readPDF(instance pdfium.Pdfium, data []byte, maxPages int) (*Document, erro
 
 	doc := &Document{Format: FormatPDF, Pages: make([]Page, 0, count.PageCount)}
 	for index := range count.PageCount {
-		text, err := instance.GetPageText(&requests.GetPageText{
-			Page: requests.Page{ByIndex: &requests.PageByIndex{Document: opened.Document, Index: index}},
-		})
+		text, err := pdfPageText(instance, opened.Document, index)
 		if err != nil {
 			return nil, fail(ErrCorrupt, fmt.Errorf("read text of pdf page %d: %w", index+1, err))
 		}
-		doc.Pages = append(doc.Pages, Page{Number: index + 1, Blocks: pdfPageBlocks(text.Text)})
+		doc.Pages = append(doc.Pages, Page{Number: index + 1, Blocks: pdfPageBlocks(text)})
 	}
 	return doc, nil
+}
+
+// pdfPageText returns the text of the page at index. It copies the whole
+// page in one FPDFText_GetText call: go-pdfium's GetPageText makes one
+// WebAssembly call per character, which made extraction several times
+// slower.
+func pdfPageText(instance pdfium.Pdfium, document references.FPDF_DOCUMENT, index int) (string, error) {
+	page := requests.Page{ByIndex: &requests.PageByIndex{Document: document, Index: index}}
+	textPage, err := instance.FPDFText_LoadPage(&requests.FPDFText_LoadPage{Page: page})
+	if err != nil {
+		return "", fmt.Errorf("load text page: %w", err)
+	}
+	defer func() {
+		_, _ = instance.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: textPage.TextPage})
+	}()
+
+	count, err := instance.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: textPage.TextPage})
+	if err != nil {
+		return "", fmt.Errorf("count characters: %w", err)
+	}
+	if count.Count <= 0 {
+		return "", nil
+	}
+
+	text, err := instance.FPDFText_GetText(&requests.FPDFText_GetText{TextPage: textPage.TextPage, Count: count.Count})
+	if err != nil {
+		return "", fmt.Errorf("get text: %w", err)
+	}
+	// The copied text ends with the NUL terminator of the C string.
+	return strings.ReplaceAll(text.Text, "\x00", ""), nil
 }
 
 // classifyPDFError maps a PDFium open error to the reason shown to users.

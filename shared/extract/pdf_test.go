@@ -158,6 +158,15 @@ func TestExtractPDFDebianManual(t *testing.T) {
 	if got := pagesContaining(doc, phrase); !slices.Equal(got, []int{40}) {
 		t.Errorf("%q on pages %v, want [40]", phrase, got)
 	}
+	// "isosurface" is hyphenated across a line break on page 23.
+	if got := pagesContaining(doc, "dots, points, or isosurface. See demo"); !slices.Equal(got, []int{23}) {
+		t.Errorf("rejoined hyphenated word on pages %v, want [23]", got)
+	}
+	for _, p := range doc.Pages {
+		if strings.ContainsAny(p.Text(), "\x00\x02\uFFFE") {
+			t.Errorf("page %d keeps a NUL or soft-hyphen mark", p.Number)
+		}
+	}
 
 	t.Run("matches pdftotext", func(t *testing.T) {
 		if _, err := exec.LookPath("pdftotext"); err != nil {

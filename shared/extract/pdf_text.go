@@ -8,9 +8,10 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// pdfSoftHyphen is the character PDFium puts where a word was hyphenated
-// at a line end; PDFium already drops the line break after it.
-const pdfSoftHyphen = "\x02"
+// softHyphenRemover deletes the marks PDFium puts where a word was
+// hyphenated at a line end: U+FFFE from FPDFText_GetText and U+0002 from
+// FPDFText_GetUnicode. PDFium already drops the line break after them.
+var softHyphenRemover = strings.NewReplacer("\uFFFE", "", "\x02", "")
 
 // ligatureReplacer spells out the Latin ligatures some fonts map text to,
 // so that "ﬁnal" is found by a search for "final".
@@ -37,7 +38,7 @@ const fullLineRatio = 0.75
 // longest line. Headings cannot be told from short paragraphs reliably, so
 // none are produced.
 func pdfPageBlocks(pageText string) []Block {
-	pageText = strings.ReplaceAll(pageText, pdfSoftHyphen, "")
+	pageText = softHyphenRemover.Replace(pageText)
 	pageText = ligatureReplacer.Replace(pageText)
 	pageText = composeSpacingAccents(pageText)
 	lines := strings.FieldsFunc(pageText, func(r rune) bool { return r == '\n' || r == '\r' })
