@@ -61,7 +61,7 @@ type Chunk struct {
 }
 
 // Split cuts doc into chunks in reading order. Chunks break at headings and
-// pages and otherwise between sentences; a sentence longer than MaxTokens
+// pages and otherwise between sentences. A sentence longer than MaxTokens
 // is split between words, and a word longer than MaxTokens between
 // characters. Table rows stay whole where they fit, and a table that
 // continues in a new chunk repeats its header row there when both fit.

@@ -8,7 +8,7 @@ import (
 )
 
 // unit is the smallest piece of text the builder places: a sentence, a
-// table row, a heading, or a piece of one that is too long on its own.
+// table row or a heading, or a part of an over-long one.
 type unit struct {
 	text string
 	kind extract.BlockKind
@@ -91,9 +91,9 @@ func splitToFit(text string, counter TokenCounter, maxTokens int) []string {
 }
 
 // cutWord cuts word into the longest runs of characters that fit
-// maxTokens. Each run has at least one character, so a counter that gives
-// a single character more than maxTokens still ends; only then can a piece
-// exceed the limit.
+// maxTokens. Each run has at least one character so that the loop ends.
+// NOTE: a piece exceeds maxTokens only if the counter gives a single
+// character more than maxTokens tokens.
 func cutWord(word string, counter TokenCounter, maxTokens int) []string {
 	var pieces []string
 	runes := []rune(word)

@@ -10,8 +10,8 @@ import (
 )
 
 var (
-	// pdfMagic starts every PDF. Readers such as PDFium accept it anywhere in
-	// the first kilobyte, after junk some generators write first.
+	// pdfMagic starts every PDF. PDF readers also accept it anywhere in the
+	// first kilobyte, after junk that some generators write first.
 	pdfMagic = []byte("%PDF-")
 	// zipMagic starts a zip archive's first local file header.
 	zipMagic = []byte("PK\x03\x04")
@@ -26,13 +26,24 @@ var (
 // pdfMagicWindow is how far into the file the PDF header may start.
 const pdfMagicWindow = 1024
 
+// textExtensions are the extensions of the text formats, the only ones
+// that select a format.
+var textExtensions = map[string]bool{
+	".md": true, ".markdown": true, ".html": true, ".htm": true, ".txt": true, ".text": true,
+}
+
 // detectFormat returns the format of data. PDF and DOCX are recognized by
-// content only; the extension decides between Markdown, HTML and plain text
-// and turns a content mismatch for .pdf or .docx into ErrCorrupt.
+// content only. The extension selects Markdown, HTML or plain text, and a
+// .pdf or .docx name on other content gives ErrCorrupt.
 func detectFormat(filename string, data []byte) (string, error) {
 	ext := strings.ToLower(filepath.Ext(filename))
 
-	if bytes.Contains(data[:min(len(data), pdfMagicWindow)], pdfMagic) {
+	// A text file may quote the PDF header, so only a file whose name
+	// claims no text format gets the header searched past offset 0.
+	if bytes.HasPrefix(data, pdfMagic) {
+		return FormatPDF, nil
+	}
+	if !textExtensions[ext] && bytes.Contains(data[:min(len(data), pdfMagicWindow)], pdfMagic) {
 		return FormatPDF, nil
 	}
 	if bytes.HasPrefix(data, zipMagic) {
@@ -65,7 +76,8 @@ func detectFormat(filename string, data []byte) (string, error) {
 	return "", fail(ErrUnsupportedFormat, fmt.Errorf("unrecognized content with extension %q", ext))
 }
 
-// detectZipFormat tells a DOCX from other zip archives by its main part.
+// detectZipFormat separates a DOCX from other zip archives by its main
+// part, word/document.xml.
 func detectZipFormat(data []byte, ext string) (string, error) {
 	archive, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {

@@ -85,18 +85,19 @@ func docxExtraParts(archive *zipBudget) []string {
 // section of a document may carry the same header and footer.
 func dedupeBlocks(blocks []Block) []Block {
 	seen := map[string]bool{}
-	var kept []Block
+	var unique []Block
 	for _, b := range blocks {
 		if seen[b.Text] {
 			continue
 		}
 		seen[b.Text] = true
-		kept = append(kept, b)
+		unique = append(unique, b)
 	}
-	return kept
+	return unique
 }
 
-// docxStyle is what the extractor needs from one paragraph style.
+// docxStyle is the part of one paragraph style definition that classifies
+// paragraphs.
 type docxStyle struct {
 	name         string
 	basedOn      string

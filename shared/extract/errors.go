@@ -11,8 +11,8 @@ var (
 	ErrNoText = errors.New("the document has no extractable text; it may be scanned or image-only")
 	// ErrEncrypted means the file needs a password or is rights-protected.
 	ErrEncrypted = errors.New("the document is encrypted or rights-protected")
-	// ErrUnsupportedFormat means the content is none of the formats this
-	// package reads.
+	// ErrUnsupportedFormat means the content matches none of the formats
+	// this package reads.
 	ErrUnsupportedFormat = errors.New("the file type is not supported; upload a PDF, DOCX, Markdown, HTML or plain text file")
 	// ErrCorrupt means the file claims a supported format but cannot be read.
 	ErrCorrupt = errors.New("the file is damaged or is not a valid PDF, DOCX, HTML or UTF-8 text file")

@@ -43,11 +43,13 @@ func (e *Extractor) Close() error {
 }
 
 // Extract reads data, the content of the uploaded file filename, into a
-// Document. The format comes from the content; the file name's extension
-// only tells Markdown, HTML and plain text apart. A failure caused by the
-// file is an *Error whose Reason is one of the Err sentinels, including
-// ErrNoText when the result would hold only white space. Cancelling ctx
-// stops the extraction and returns ctx's error.
+// Document. The format comes from the content, and the file name's
+// extension only selects between Markdown, HTML and plain text. A failure
+// caused by the file is an *Error whose Reason is one of the Err
+// sentinels, including ErrNoText when the result would hold only white
+// space. Config.Timeout counts from the start of parsing, after any wait
+// for a free PDFium instance. Cancelling ctx stops the extraction and
+// returns ctx's error.
 func (e *Extractor) Extract(ctx context.Context, filename string, data []byte) (*Document, error) {
 	if int64(len(data)) > e.cfg.MaxFileBytes {
 		return nil, fail(ErrTooLarge, fmt.Errorf("file is %d bytes, limit is %d", len(data), e.cfg.MaxFileBytes))
@@ -58,21 +60,12 @@ func (e *Extractor) Extract(ctx context.Context, filename string, data []byte) (
 		return nil, err
 	}
 
-	ctx, cancel := context.WithTimeoutCause(ctx, e.cfg.Timeout, errTimeout)
-	defer cancel()
-
 	var doc *Document
 	switch format {
 	case FormatPDF:
-		doc, err = e.pdf.extract(ctx, data, e.cfg.MaxPages)
-	case FormatDOCX:
-		doc, err = readDOCX(ctx, data, e.cfg)
-	case FormatHTML:
-		doc, err = readHTML(ctx, bytes.NewReader(data), e.cfg.MaxHTMLDepth)
-	case FormatMarkdown:
-		doc, err = readMarkdown(data)
-	case FormatText:
-		doc, err = readText(data)
+		doc, err = e.pdf.extract(ctx, data, e.cfg.MaxPages, e.cfg.Timeout)
+	default:
+		doc, err = e.readInProcess(ctx, format, data)
 	}
 	if err != nil {
 		if errors.Is(err, errTimeout) {
@@ -85,4 +78,24 @@ func (e *Extractor) Extract(ctx context.Context, filename string, data []byte) (
 		return nil, fail(ErrNoText, fmt.Errorf("%s document yielded only white space", format))
 	}
 	return doc, nil
+}
+
+// readInProcess parses the formats that need no PDFium instance.
+func (e *Extractor) readInProcess(ctx context.Context, format string, data []byte) (doc *Document, err error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, e.cfg.Timeout, errTimeout)
+	defer cancel()
+
+	switch format {
+	case FormatDOCX:
+		doc, err = readDOCX(ctx, data, e.cfg)
+	case FormatHTML:
+		doc, err = readHTML(ctx, bytes.NewReader(data), e.cfg.MaxHTMLDepth)
+	case FormatMarkdown:
+		doc, err = readMarkdown(data)
+	case FormatText:
+		doc, err = readText(data)
+	default:
+		err = fmt.Errorf("read %s: no in-process reader", format)
+	}
+	return doc, err
 }

@@ -200,6 +200,7 @@ func TestDetectFormat(t *testing.T) {
 		{"markdown keeps inline html", "notes.md", []byte("<div>x</div>\n# Title"), FormatMarkdown, nil},
 		{"markdown long extension", "notes.markdown", []byte("# Title"), FormatMarkdown, nil},
 		{"text", "notes.txt", []byte("plain"), FormatText, nil},
+		{"text quoting the pdf header", "notes.txt", []byte("Files start with %PDF-1.7 bytes."), FormatText, nil},
 		{"text without known extension", "notes.csv", []byte("a,b"), "", ErrUnsupportedFormat},
 		{"xlsx", "sheet.xlsx", xlsx, "", ErrUnsupportedFormat},
 		{"png", "photo.png", []byte("\x89PNG\r\n\x1a\n\x00\x00"), "", ErrUnsupportedFormat},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/klippa-app/go-pdfium"
 	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
@@ -77,14 +78,22 @@ func (e *pdfEngine) close() error {
 	return errors.Join(poolErr, cacheErr)
 }
 
-// extract returns the text of every page of data. It stops at ctx's
-// deadline by killing the instance, which aborts the running WebAssembly
-// call.
-func (e *pdfEngine) extract(ctx context.Context, data []byte, maxPages int) (doc *Document, err error) {
+// extract returns the text of every page of data. It waits for a free
+// instance as long as ctx allows, then gives the extraction timeout. When
+// ctx ends or the timeout passes it kills the instance, which aborts the
+// running WebAssembly call, and returns context.Cause (errTimeout for the
+// timeout).
+func (e *pdfEngine) extract(ctx context.Context, data []byte, maxPages int, timeout time.Duration) (doc *Document, err error) {
 	instance, err := e.pool.GetInstanceWithContext(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		return nil, fmt.Errorf("get pdfium instance: %w", err)
 	}
+
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
+	defer cancel()
 
 	killed := make(chan struct{})
 	stopWatch := context.AfterFunc(ctx, func() {
@@ -110,8 +119,9 @@ func (e *pdfEngine) extract(ctx context.Context, data []byte, maxPages int) (doc
 	}()
 
 	doc, err = readPDF(instance, data, maxPages)
-	if ctxErr := context.Cause(ctx); ctxErr != nil {
-		return nil, ctxErr
+	if err != nil && ctx.Err() != nil {
+		// The error came from the killed instance, not from the file.
+		return nil, context.Cause(ctx)
 	}
 	return doc, err
 }

@@ -255,8 +255,8 @@ func TestExtractPDFDamaged(t *testing.T) {
 	}
 
 	// A file cut in half loses its cross-reference table. PDFium rebuilds
-	// it by scanning, so the surviving pages may still be read; either
-	// outcome is fine as long as it is text from the file or ErrCorrupt.
+	// it by scanning, so the surviving pages may still be read. Either
+	// outcome passes: up to 3 pages of text, or ErrCorrupt.
 	t.Run("first half", func(t *testing.T) {
 		doc, err := e.Extract(context.Background(), "upload.pdf", handbook[:len(handbook)/2])
 		if err != nil {
@@ -302,6 +302,33 @@ func TestExtractPDFLimits(t *testing.T) {
 		}
 		if len(doc.Pages) != 1 {
 			t.Errorf("got %d pages, want 1", len(doc.Pages))
+		}
+	})
+	t.Run("wait for instance is not extraction time", func(t *testing.T) {
+		const timeout = 300 * time.Millisecond
+		e := newTestExtractor(t, Config{Timeout: timeout, PDFWorkers: 1})
+		held, err := e.pdf.pool.GetInstanceWithContext(context.Background())
+		if err != nil {
+			t.Fatalf("hold the only instance: %v", err)
+		}
+
+		plain := readFile(t, fixturesDir+"/plain.pdf")
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.Extract(context.Background(), "plain.pdf", plain)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			t.Fatalf("Extract returned %v while no instance was free", err)
+		case <-time.After(3 * timeout):
+		}
+
+		if err := held.Close(); err != nil {
+			t.Fatalf("release the instance: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("Extract after waiting %s for an instance: %v", 3*timeout, err)
 		}
 	})
 	t.Run("caller cancel", func(t *testing.T) {

@@ -35,8 +35,8 @@ const fullLineRatio = 0.75
 // such as Microsoft Word, end every word-wrapped line with a space, and on
 // such a page a paragraph continues exactly past those lines. On other
 // pages a paragraph continues past a line nearly as long as the page's
-// longest line. Headings cannot be told from short paragraphs reliably, so
-// none are produced.
+// longest line. Headings cannot be distinguished from short paragraphs
+// reliably, so none are produced.
 func pdfPageBlocks(pageText string) []Block {
 	pageText = softHyphenRemover.Replace(pageText)
 	pageText = ligatureReplacer.Replace(pageText)
@@ -107,10 +107,10 @@ func cutBullet(line string) (string, bool) {
 	return strings.TrimSpace(rest), true
 }
 
-// appendLine adds line to a paragraph's parts. A line break after a hyphen
-// that precedes a lowercase letter joins the word halves without a space,
-// since that is usually a compound such as "well-being"; every other break
-// becomes a space.
+// appendLine adds line to a paragraph's parts. A line break between a
+// hyphen and a lowercase letter joins the halves without a space, because
+// it usually splits a compound such as "well-being". Every other line
+// break becomes a space.
 func appendLine(parts []string, line string) []string {
 	if len(parts) == 0 {
 		return append(parts, line)

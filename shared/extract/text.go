@@ -2,6 +2,7 @@ package extract
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"unicode/utf8"
@@ -30,9 +31,9 @@ func readText(data []byte) (*Document, error) {
 }
 
 // decodeText returns data as UTF-8 with a byte order mark removed and line
-// endings normalized to \n. UTF-16 with a byte order mark is converted;
-// anything else must be valid UTF-8 without NUL bytes, which mark a binary
-// file renamed to .txt or .md.
+// endings normalized to \n. UTF-16 with a byte order mark is converted.
+// Anything else must be valid UTF-8 without NUL bytes, because a NUL byte
+// marks a binary file renamed to .txt or .md.
 func decodeText(data []byte) ([]byte, error) {
 	// BOMOverride switches to UTF-16 on a UTF-16 BOM and strips a UTF-8 BOM;
 	// without a BOM the bytes pass through unchanged.
@@ -43,10 +44,10 @@ func decodeText(data []byte) ([]byte, error) {
 	}
 
 	if !utf8.Valid(decoded) {
-		return nil, fail(ErrCorrupt, fmt.Errorf("text is not valid UTF-8"))
+		return nil, fail(ErrCorrupt, errors.New("invalid text: not UTF-8 and no UTF-16 byte order mark"))
 	}
 	if i := bytes.IndexByte(decoded, 0); i >= 0 {
-		return nil, fail(ErrCorrupt, fmt.Errorf("text holds a NUL byte at offset %d; the file looks binary", i))
+		return nil, fail(ErrCorrupt, fmt.Errorf("invalid text: NUL byte at offset %d, so the file is binary", i))
 	}
 
 	decoded = bytes.ReplaceAll(decoded, []byte("\r\n"), []byte("\n"))
