@@ -19,7 +19,7 @@ const maxAdminRequestBody = 1 << 20
 
 // serveAdminInvoke runs a non-HTTP function on demand, as
 // POST /admin/functions/<Name> with {"input":"..."} does in Core Tools. It
-// answers 202 at once and invokes in the background:
+// responds 202 at once and invokes in the background:
 //   - blob trigger: input is "container/blob/path", read from the trigger's
 //     storage account, without receipts or retries;
 //   - Service Bus trigger: input is the message body, with fresh message

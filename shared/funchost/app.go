@@ -14,7 +14,7 @@ import (
 
 // Defaults the real Functions host applies when host.json leaves a value out.
 const (
-	// InitializationTimeoutDefault is how long the handler gets to answer its
+	// InitializationTimeoutDefault is how long the handler gets to respond to its
 	// first GET / (customHandler.initializationTimeout).
 	InitializationTimeoutDefault = 30 * time.Second
 
@@ -82,14 +82,15 @@ type HostSettings struct {
 	ExecutablePath string
 	// Arguments are passed to the handler after %Setting% expansion.
 	Arguments []string
-	// WorkingDirectory is where the handler runs, the app folder by default.
+	// WorkingDirectory is the handler's working directory, the app folder by
+	// default.
 	WorkingDirectory string
 	// ForwardHTTPRequests is enableForwardingHttpRequest or
 	// enableProxyingHttpRequest. The local host streams in both modes.
 	ForwardHTTPRequests bool
 	// HandlerPort is a fixed handler port, zero for a free port.
 	HandlerPort int
-	// InitializationTimeout bounds the wait for the handler's first answer.
+	// InitializationTimeout bounds the wait for the handler's first response.
 	InitializationTimeout time.Duration
 	// FunctionTimeout bounds one invocation; zero means no limit.
 	FunctionTimeout time.Duration

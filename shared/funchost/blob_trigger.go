@@ -66,7 +66,7 @@ type blobTrigger struct {
 	blobs                   *container.Client
 	receipts                *container.Client
 
-	// finished caches blob versions whose receipt says completed.
+	// finished caches blob versions whose receipt is marked completed.
 	mu       sync.Mutex
 	finished map[string]bool
 }
@@ -414,7 +414,7 @@ func (t *blobTrigger) download(ctx context.Context, name, etag string) (*blobInp
 		input.CreatedOn = *response.CreationTime
 	}
 	// NOTE: the SDK returns metadata names from response headers in
-	// canonical form ("Source" for "source"); scans replace them with the
+	// canonical form ("Source" for "source"). Scans replace them with the
 	// listing's names, but on-demand invocations keep the canonical form.
 	for key, value := range response.Metadata {
 		input.Metadata[key] = deref(value)

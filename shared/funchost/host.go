@@ -49,7 +49,7 @@ const (
 	PoisonQueueConnectionDefault = "ServiceBusConnection"
 )
 
-// Config configures Run. AppDir and Settings are required.
+// Config configures Run. Only AppDir is required.
 type Config struct {
 	// AppDir is the folder with host.json and one folder per function.
 	AppDir string
@@ -63,8 +63,8 @@ type Config struct {
 	Addr string
 	// Logger receives the host's log; nil means JSON to stdout.
 	Logger *slog.Logger
-	// OnReady is called once, when the handler answered its first GET / and
-	// every trigger runs, with the HTTP listen address.
+	// OnReady is called once with the HTTP listen address, after the handler
+	// responded to its first GET / and every trigger started.
 	OnReady func(addr string)
 
 	// BlobPollInterval is the pause between scans of each blob container.

@@ -115,7 +115,7 @@ func (h *Host) serveFunction(w http.ResponseWriter, r *http.Request) {
 	}
 	if !methodAllowed {
 		// ASP.NET routing in the real host treats a method mismatch as no
-		// match at all, so it answers 404 too.
+		// match at all, so it responds 404 too.
 		http.NotFound(w, r)
 		return
 	}

@@ -233,7 +233,7 @@ func TestHostHandlerEnvironmentAndReadiness(t *testing.T) {
 		"FAKE_HANDLER_START_DELAY": "700ms",
 	}, nil)
 
-	// Ready means the handler answered: the first request must succeed
+	// Ready means the handler responded, so the first request must succeed
 	// without any retry.
 	response, err := noRedirects.Get("http://" + host.Addr + "/api/first")
 	if err != nil {

@@ -40,7 +40,7 @@ type invocationResult struct {
 // serializedString encodes s as Json.NET's SerializeObject does, so the
 // envelope carries a JSON string that itself contains a JSON string literal.
 func serializedString(s string) string {
-	encoded, _ := json.Marshal(s) // marshaling a string cannot fail
+	encoded, _ := json.Marshal(s) // json.Marshal returns no error for a string
 	return string(encoded)
 }
 
@@ -188,7 +188,7 @@ type blobInput struct {
 
 // blobPayload builds the envelope of a blobTrigger invocation. The whole
 // blob travels base64-encoded in Data, and the path parameters, Uri,
-// Properties and Metadata in Metadata; the BlobTrigger path itself is left
+// Properties and Metadata in Metadata. The BlobTrigger path itself is left
 // out because the host drops keys that end in "trigger".
 func blobPayload(function *Function, blob *blobInput, parameters map[string]string, now time.Time) invocationRequest {
 	metadata := map[string]any{}

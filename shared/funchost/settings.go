@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// LoadSettings reads the Values of a local.settings.json file. As Azure
-// Functions Core Tools does, a value that is already set as an environment
-// variable is skipped, so the environment wins; each skipped name is logged.
+// LoadSettings reads the Values of a local.settings.json file. As in Azure
+// Functions Core Tools, an environment variable of the same name wins over
+// the file, and each such name is logged.
 func LoadSettings(path string, logger *slog.Logger) (map[string]string, error) {
 	content, err := os.ReadFile(path)
 	if err != nil {

@@ -43,7 +43,7 @@ const (
 var errWorkerStopped = errors.New("custom handler stopped")
 
 // worker runs the custom handler process, restarts it when it exits and
-// tells invocations where it listens.
+// gives invocations its base URL.
 type worker struct {
 	executable  string
 	arguments   []string
@@ -56,7 +56,7 @@ type worker struct {
 
 	mu      sync.Mutex
 	baseURL string
-	// readyCh is closed when the current process answers GET /; it is
+	// readyCh is closed when the current process responds to GET /, and
 	// replaced when the process exits.
 	readyCh chan struct{}
 	// doneCh is closed when run returns and no handler will start again.
@@ -216,7 +216,7 @@ func (w *worker) runOnce(ctx context.Context, onReady func()) error {
 	return fmt.Errorf("custom handler exited: %w", exitErr)
 }
 
-// waitReady polls GET / until the handler answers with any status, the
+// waitReady polls GET / until the handler responds with any status, the
 // process exits or the initialization timeout passes.
 func (w *worker) waitReady(ctx context.Context, baseURL string, exited chan error) error {
 	deadline := time.NewTimer(w.initTimeout)
@@ -243,7 +243,7 @@ func (w *worker) waitReady(ctx context.Context, baseURL string, exited chan erro
 			exited <- err
 			return fmt.Errorf("custom handler exited before it was ready: %v", err)
 		case <-deadline.C:
-			return fmt.Errorf("custom handler did not answer GET %s/ within %s (customHandler.initializationTimeout)", baseURL, w.initTimeout)
+			return fmt.Errorf("custom handler did not respond to GET %s/ within %s: raise customHandler.initializationTimeout in host.json if it needs longer", baseURL, w.initTimeout)
 		case <-ticker.C:
 		}
 	}
@@ -291,7 +291,7 @@ func relayOutput(reader io.Reader, logger *slog.Logger, isStderr bool) {
 	}
 }
 
-// freePort asks the kernel for a free loopback port.
+// freePort returns a free loopback port chosen by the kernel.
 func freePort() (int, error) {
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

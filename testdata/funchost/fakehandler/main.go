@@ -3,7 +3,7 @@
 // by FAKE_HANDLER_RECORD and behaves as the test settings ask:
 //
 //   - FAKE_HANDLER_START_DELAY: a Go duration to wait before listening.
-//   - FAKE_HANDLER_FAIL: comma-separated function names answered with 500.
+//   - FAKE_HANDLER_FAIL: comma-separated function names that fail with status 500.
 //   - FAKE_HANDLER_OUTPUTS_<Function>: JSON object returned as Outputs.
 //   - FAKE_HANDLER_STREAM_RELEASE: a file whose creation lets /stream finish.
 //   - FAKE_HANDLER_INVOKE_DELAY: a Go duration each invocation takes.
@@ -12,7 +12,7 @@
 // running when it started, itself included.
 //
 // Forwarded HTTP requests are echoed as JSON, except .../redirect (302),
-// .../stream (two flushed chunks), .../exit (answers, then exits with
+// .../stream (two flushed chunks), .../exit (responds, then exits with
 // status 3) and .../status/<code>.
 package main
 
