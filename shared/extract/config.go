@@ -26,7 +26,17 @@ const (
 	MaxCompressionRatioDefault = 100
 	// MaxHTMLDepthDefault is the deepest element nesting read from HTML.
 	MaxHTMLDepthDefault = 256
+	// MaxPDFMemoryBytesDefault bounds the WebAssembly memory of one PDFium
+	// instance. The 32-bit address space allows 4 GiB.
+	MaxPDFMemoryBytesDefault = 1 << 30
 )
+
+// wasmPageBytes is the size of a WebAssembly memory page.
+const wasmPageBytes = 64 << 10
+
+// minPDFMemoryBytes leaves room for documents above the 18 MiB that the
+// PDFium module of go-pdfium v1.21.5 declares as its minimum memory.
+const minPDFMemoryBytes = 32 << 20
 
 // Config sets up an Extractor. A zero field takes its default; a negative
 // one makes New fail.
@@ -56,6 +66,11 @@ type Config struct {
 	// MaxHTMLDepth is the deepest element nesting read from HTML; deeper
 	// content is rejected with ErrTooLarge.
 	MaxHTMLDepth int
+	// MaxPDFMemoryBytes bounds the memory of each PDFium instance, rounded
+	// down to 64 KiB pages. PDFium itself takes about 18 MiB. A PDF whose
+	// bytes do not fit fails with ErrTooLarge; one that runs out of memory
+	// while a page is parsed fails with ErrCorrupt.
+	MaxPDFMemoryBytes int64
 }
 
 // withDefaults returns cfg with every zero field set to its default, or an
@@ -73,6 +88,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		{"MaxUncompressedBytes", cfg.MaxUncompressedBytes},
 		{"MaxCompressionRatio", int64(cfg.MaxCompressionRatio)},
 		{"MaxHTMLDepth", int64(cfg.MaxHTMLDepth)},
+		{"MaxPDFMemoryBytes", cfg.MaxPDFMemoryBytes},
 	}
 	for _, field := range negative {
 		if field.value < 0 {
@@ -103,6 +119,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.MaxHTMLDepth == 0 {
 		cfg.MaxHTMLDepth = MaxHTMLDepthDefault
+	}
+	if cfg.MaxPDFMemoryBytes == 0 {
+		cfg.MaxPDFMemoryBytes = MaxPDFMemoryBytesDefault
+	}
+	if cfg.MaxPDFMemoryBytes < minPDFMemoryBytes || cfg.MaxPDFMemoryBytes > 1<<32 {
+		return cfg, fmt.Errorf("invalid extract config: MaxPDFMemoryBytes is %d, want %d (32 MiB) to %d (4 GiB)", cfg.MaxPDFMemoryBytes, minPDFMemoryBytes, int64(1<<32))
 	}
 	return cfg, nil
 }

@@ -27,7 +27,7 @@ func New(cfg Config) (*Extractor, error) {
 		return nil, err
 	}
 
-	pdf, err := newPDFEngine(cfg.CacheDir, cfg.PDFWorkers)
+	pdf, err := newPDFEngine(cfg.CacheDir, cfg.PDFWorkers, cfg.MaxPDFMemoryBytes)
 	if err != nil {
 		return nil, fmt.Errorf("start extractor: %w", err)
 	}

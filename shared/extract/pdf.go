@@ -25,8 +25,9 @@ type pdfEngine struct {
 	cache wazero.CompilationCache
 }
 
-// newPDFEngine compiles PDFium and starts a pool of workers instances.
-func newPDFEngine(cacheDir string, workers int) (*pdfEngine, error) {
+// newPDFEngine compiles PDFium and starts a pool of workers instances, each
+// limited to maxMemory bytes.
+func newPDFEngine(cacheDir string, workers int, maxMemory int64) (*pdfEngine, error) {
 	var cache wazero.CompilationCache
 	if cacheDir != "" {
 		var err error
@@ -44,7 +45,8 @@ func newPDFEngine(cacheDir string, workers int) (*pdfEngine, error) {
 	runtimeConfig := wazero.NewRuntimeConfig().
 		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
 		WithCompilationCache(cache).
-		WithCloseOnContextDone(true)
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(uint32(maxMemory / wasmPageBytes))
 
 	pool, err := webassembly.Init(webassembly.Config{
 		MinIdle:       1,
@@ -185,8 +187,15 @@ func pdfPageText(instance pdfium.Pdfium, document references.FPDF_DOCUMENT, inde
 	return strings.ReplaceAll(text.Text, "\x00", ""), nil
 }
 
+// pdfOutOfMemory is the message of go-pdfium v1.21.5 when malloc inside the
+// instance fails; the library has no sentinel error for it.
+const pdfOutOfMemory = "could not allocate memory"
+
 // classifyPDFError maps a PDFium open error to the reason shown to users.
 func classifyPDFError(err error) error {
+	if strings.Contains(err.Error(), pdfOutOfMemory) {
+		return fail(ErrTooLarge, fmt.Errorf("open pdf within the PDFium memory limit: %w", err))
+	}
 	if errors.Is(err, pdfiumerrors.ErrPassword) || errors.Is(err, pdfiumerrors.ErrSecurity) {
 		return fail(ErrEncrypted, fmt.Errorf("open pdf: %w", err))
 	}

@@ -2,6 +2,7 @@ package extract
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -285,6 +286,19 @@ func TestExtractPDFLimits(t *testing.T) {
 		_, err := e.Extract(context.Background(), "handbook.pdf", readFile(t, handbookPDF))
 		wantReason(t, err, ErrTooLarge)
 	})
+	t.Run("pdfium memory", func(t *testing.T) {
+		e := newTestExtractor(t, Config{MaxPDFMemoryBytes: 32 << 20})
+		plain := readFile(t, fixturesDir+"/plain.pdf")
+		// Comment lines after the end of the file still have to be copied
+		// into the instance's memory.
+		padded := append(bytes.Clone(plain), bytes.Repeat([]byte("%padding\n"), 5<<20)...)
+		_, err := e.Extract(context.Background(), "padded.pdf", padded)
+		wantReason(t, err, ErrTooLarge)
+
+		if _, err := e.Extract(context.Background(), "plain.pdf", plain); err != nil {
+			t.Errorf("Extract after running out of memory: %v", err)
+		}
+	})
 	t.Run("timeout then recovery", func(t *testing.T) {
 		data := requireDebianManual(t)
 		e := newTestExtractor(t, Config{Timeout: 50 * time.Millisecond, PDFWorkers: 1})
@@ -376,10 +390,19 @@ func TestExtractPDFConcurrent(t *testing.T) {
 	}
 }
 
-func TestNewRejectsNegativeConfig(t *testing.T) {
-	_, err := New(Config{MaxPages: -1})
-	if err == nil || !strings.Contains(err.Error(), "MaxPages") {
-		t.Fatalf("got %v, want an error naming MaxPages", err)
+func TestNewRejectsInvalidConfig(t *testing.T) {
+	cases := map[string]Config{
+		"MaxPages":          {MaxPages: -1},
+		"Timeout":           {Timeout: -time.Second},
+		"MaxPDFMemoryBytes": {MaxPDFMemoryBytes: 1 << 20},
+	}
+	for field, cfg := range cases {
+		t.Run(field, func(t *testing.T) {
+			_, err := New(cfg)
+			if err == nil || !strings.Contains(err.Error(), field) {
+				t.Fatalf("got %v, want an error naming %s", err, field)
+			}
+		})
 	}
 }
 
