@@ -77,19 +77,17 @@ func detectFormat(filename string, data []byte) (string, error) {
 }
 
 // detectZipFormat separates a DOCX from other zip archives by its main
-// part, word/document.xml.
+// document part.
 func detectZipFormat(data []byte, ext string) (string, error) {
 	archive, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return "", fail(ErrCorrupt, fmt.Errorf("open zip archive: %w", err))
 	}
-	for _, file := range archive.File {
-		if file.Name == docxMainPart {
-			return FormatDOCX, nil
-		}
+	if _, ok := findDOCXMainPart(archive); ok {
+		return FormatDOCX, nil
 	}
 	if ext == ".docx" {
-		return "", fail(ErrCorrupt, fmt.Errorf("zip archive has no %s", docxMainPart))
+		return "", fail(ErrCorrupt, fmt.Errorf("zip archive has no Word main document part"))
 	}
 	return "", fail(ErrUnsupportedFormat, fmt.Errorf("zip archive is not a DOCX (extension %q)", ext))
 }

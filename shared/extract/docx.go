@@ -15,7 +15,7 @@ import (
 // Parts of a WordprocessingML package (ECMA-376 Part 1, 11.3). Headers and
 // footers have numbered names such as word/header1.xml.
 const (
-	docxMainPart      = "word/document.xml"
+	docxMainPart      = "word/document.xml" // the name Word gives it
 	docxStylesPart    = "word/styles.xml"
 	docxFootnotesPart = "word/footnotes.xml"
 	docxEndnotesPart  = "word/endnotes.xml"
@@ -40,7 +40,11 @@ func readDOCX(ctx context.Context, data []byte, cfg Config) (*Document, error) {
 		}
 	}
 
-	body, err := readDOCXPart(ctx, archive, docxMainPart, styles)
+	mainPart, ok := findDOCXMainPart(archive.archive)
+	if !ok {
+		return nil, fail(ErrCorrupt, fmt.Errorf("docx has no main document part"))
+	}
+	body, err := readDOCXPart(ctx, archive, mainPart, styles)
 	if err != nil {
 		return nil, err
 	}

@@ -168,6 +168,29 @@ func dumpBlocks(blocks []Block) string {
 	return b.String()
 }
 
+func TestExtractDOCXMainPartName(t *testing.T) {
+	contentTypes := `<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
+		`<Override PartName="/word/document2.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>`
+	data := docxFiles(t, map[string]string{
+		"[Content_Types].xml": contentTypes,
+		"word/document2.xml":  wordXML("document", "<w:body>"+para("", "Renamed main part.")+"</w:body>"),
+	})
+	e := newTestExtractor(t, Config{})
+
+	doc, err := e.Extract(context.Background(), "renamed.docx", data)
+	if err != nil {
+		t.Fatalf("Extract: %v", err)
+	}
+	if got := doc.Pages[0].Text(); got != "Renamed main part." {
+		t.Errorf("text = %q", got)
+	}
+
+	// A declared part that is missing from the archive is no DOCX.
+	missing := docxFiles(t, map[string]string{"[Content_Types].xml": contentTypes})
+	_, err = e.Extract(context.Background(), "missing.docx", missing)
+	wantReason(t, err, ErrCorrupt)
+}
+
 func TestExtractDOCXHostile(t *testing.T) {
 	e := newTestExtractor(t, Config{})
 	bomb := docxFiles(t, map[string]string{

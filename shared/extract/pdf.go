@@ -40,7 +40,8 @@ func newPDFEngine(cacheDir string, workers int, maxMemory int64) (*pdfEngine, er
 	}
 
 	// The bundled PDFium lowers setjmp/longjmp to WebAssembly exception
-	// handling, so that feature must stay on (go-pdfium v1.21.5 README).
+	// handling, so that feature must stay on (go-pdfium v1.21.5,
+	// webassembly.Init).
 	// CloseOnContextDone lets Kill stop a call that runs past the deadline.
 	runtimeConfig := wazero.NewRuntimeConfig().
 		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
@@ -57,13 +58,12 @@ func newPDFEngine(cacheDir string, workers int, maxMemory int64) (*pdfEngine, er
 		// FSConfig. Documents are passed as bytes, so no directory is
 		// mounted at all.
 		FSConfig: wazero.NewFSConfig(),
-		// PDFium writes parser warnings to stderr; they carry no document
-		// text but would flood the JSON log stream.
+		// Anything PDFium prints would mix with the JSON log stream.
 		Stdout: io.Discard,
 		Stderr: io.Discard,
 		// A fresh instance per document means a hostile file cannot leave
-		// state behind for the next upload; instantiating from the compiled
-		// module costs milliseconds.
+		// state behind for the next upload. A one-page PDF, instance
+		// included, took about 13 ms on a 2-core machine.
 		ReuseWorkers: false,
 	})
 	if err != nil {
