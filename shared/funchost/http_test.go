@@ -2,8 +2,10 @@ package funchost_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/bondingai/platform/shared/funchost"
 )
 
 const documentsFunction = `{"bindings":[
@@ -332,5 +336,80 @@ func TestHostStopSendsSIGTERM(t *testing.T) {
 	}
 	if !sigterm {
 		t.Error("handler did not receive SIGTERM on shutdown")
+	}
+}
+
+func TestHostStopsAfterRepeatedHandlerFailures(t *testing.T) {
+	cases := []struct {
+		name             string
+		settings         map[string]string
+		shortInitTimeout bool
+		want             string
+	}{
+		{"crash at start", map[string]string{"FAKE_HANDLER_CRASH": "true"}, false, "exited before it was ready"},
+		{"initialization timeout", map[string]string{"FAKE_HANDLER_START_DELAY": "5s"}, true, "initializationTimeout"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			appDir := writeApp(t, testApp{Functions: map[string]string{"Any": anyRouteFunction}})
+			if c.shortInitTimeout {
+				overrideInitializationTimeout(t, appDir)
+			}
+			record := filepath.Join(t.TempDir(), "record.jsonl")
+			settings := map[string]string{"FAKE_HANDLER_RECORD": record}
+			for name, value := range c.settings {
+				settings[name] = value
+			}
+
+			logs := &syncBuffer{}
+			done := make(chan error, 1)
+			go func() {
+				done <- funchost.Run(context.Background(), funchost.Config{
+					AppDir:   appDir,
+					Settings: settings,
+					Addr:     "127.0.0.1:0",
+					Logger:   slog.New(slog.NewJSONHandler(logs, nil)),
+					OnReady:  func(string) { t.Error("host reported ready with a failing handler") },
+				})
+			}()
+
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(60 * time.Second):
+				t.Fatal("host still running after repeated handler failures")
+			}
+			if err == nil || !strings.Contains(err.Error(), "3 times") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Run error = %v, want one naming 3 failures and %q", err, c.want)
+			}
+			starts := 0
+			for _, entry := range logs.entries() {
+				if entry["msg"] == "custom handler started" {
+					starts++
+				}
+			}
+			if starts != 3 {
+				t.Errorf("handler started %d times, want 3", starts)
+			}
+		})
+	}
+}
+
+// overrideInitializationTimeout sets customHandler.initializationTimeout in
+// the host.json of appDir to 300 ms.
+func overrideInitializationTimeout(t *testing.T, appDir string) {
+	t.Helper()
+	path := filepath.Join(appDir, "host.json")
+	content, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated := strings.Replace(string(content), `"enableForwardingHttpRequest": true`,
+		`"enableForwardingHttpRequest": true, "initializationTimeout": "00:00:00.3"`, 1)
+	if updated == string(content) {
+		t.Fatal("host.json has no enableForwardingHttpRequest to extend")
+	}
+	if err := os.WriteFile(path, []byte(updated), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

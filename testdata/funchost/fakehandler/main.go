@@ -7,6 +7,7 @@
 //   - FAKE_HANDLER_OUTPUTS_<Function>: JSON object returned as Outputs.
 //   - FAKE_HANDLER_STREAM_RELEASE: a file whose creation lets /stream finish.
 //   - FAKE_HANDLER_INVOKE_DELAY: a Go duration each invocation takes.
+//   - FAKE_HANDLER_CRASH: when "true", exit with status 1 right after start.
 //
 // Each invocation record carries in_flight, the number of invocations
 // running when it started, itself included.
@@ -70,6 +71,10 @@ func main() {
 		environment[name] = os.Getenv(name)
 	}
 	record(map[string]any{"event": "start", "env": environment})
+	if os.Getenv("FAKE_HANDLER_CRASH") == "true" {
+		fmt.Fprintln(os.Stderr, "fake handler crashes on purpose")
+		os.Exit(1)
+	}
 
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM)
