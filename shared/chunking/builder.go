@@ -74,10 +74,32 @@ func (b *builder) add(u unit) {
 	}
 
 	carried := b.carryOver(u)
+	if len(carried) > 0 && carried[0].tableHeader {
+		b.dropTrailingHeader(u)
+	}
 	b.flush()
 	b.path = b.headingPath()
 	b.units = append(carried, u)
 	b.hasBody = true
+}
+
+// dropTrailingHeader removes the header row of u's table from the end of
+// the current chunk, where u, the first data row, did not fit after it.
+// The caller has already carried the header to the start of the next
+// chunk, so no chunk ends with a header that has no rows.
+func (b *builder) dropTrailingHeader(u unit) {
+	last := len(b.units) - 1
+	if last < 0 || u.kind != extract.Table {
+		return
+	}
+	header := b.units[last]
+	if !header.tableHeader || header.block != u.block {
+		return
+	}
+	b.units = b.units[:last]
+	b.hasBody = slices.ContainsFunc(b.units, func(kept unit) bool {
+		return kept.kind != extract.Heading
+	})
 }
 
 // carryOver returns the units that start the chunk after the current one,

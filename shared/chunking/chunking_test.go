@@ -197,6 +197,20 @@ func TestSplitTableRows(t *testing.T) {
 	}
 }
 
+func TestSplitTableHeaderNotDangling(t *testing.T) {
+	table := extract.Block{Kind: extract.Table, Text: "Category | Limit\nHotel | $200 per night"}
+	got := Split(doc(page(0, para("One two three four five six seven eight."), table)), words, Options{MaxTokens: 12})
+
+	want := []string{"One two three four five six seven eight.", "Category | Limit\nHotel | $200 per night"}
+	var texts []string
+	for _, c := range got {
+		texts = append(texts, c.Text)
+	}
+	if !slices.Equal(texts, want) {
+		t.Errorf("got %q, want %q", texts, want)
+	}
+}
+
 func TestSplitEmpty(t *testing.T) {
 	d := doc(page(0, para(""), para(" \n\t "), head(1, "Only a heading")))
 	if got := Split(d, words, DefaultOptions()); len(got) != 0 {
