@@ -39,6 +39,8 @@ type Database struct {
 	OwnerURL string
 	// AdminURL connects as a superuser.
 	AdminURL string
+
+	adminServerURL string
 }
 
 // AdminURL returns the test cluster's superuser URL, failing the test with
@@ -58,49 +60,75 @@ func New(t testing.TB) *Database {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	adminURL := AdminURL(t)
+	db, err := Create(ctx, AdminURL(t))
+	if db != nil {
+		t.Cleanup(func() {
+			if err := db.Drop(context.Background()); err != nil {
+				t.Logf("drop test database %s: %v", db.Name, err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
 
+// Create makes a uniquely named database on the cluster adminURL reaches,
+// owned by OwnerRole, with pgvector and every migration applied. When it
+// returns a Database with an error, the caller still drops it.
+func Create(ctx context.Context, adminURL string) (*Database, error) {
 	admin, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		t.Fatalf("connect to the test cluster: %v", err)
+		return nil, fmt.Errorf("connect to the test cluster: %w", err)
 	}
 	defer admin.Close(ctx)
 
 	name := "test_" + randomSuffix()
-	statements := []string{
-		ensureRoleSQL(OwnerRole, "LOGIN"),
-		ensureRoleSQL(AppRole, "LOGIN NOBYPASSRLS"),
-		fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, OwnerRole),
-	}
-	for _, sql := range statements {
+	for _, sql := range []string{ensureRoleSQL(OwnerRole, "LOGIN"), ensureRoleSQL(AppRole, "LOGIN NOBYPASSRLS")} {
 		if _, err := admin.Exec(ctx, sql); err != nil {
-			t.Fatalf("prepare test database: %s: %v", sql, err)
+			return nil, fmt.Errorf("create role: %w", err)
 		}
 	}
-	t.Cleanup(func() { dropDatabase(t, adminURL, name) })
-
-	db := &Database{
-		Name:     name,
-		AdminURL: withUserAndDatabase(t, adminURL, "", name),
-		OwnerURL: withUserAndDatabase(t, adminURL, OwnerRole, name),
-		AppURL:   withUserAndDatabase(t, adminURL, AppRole, name),
+	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", name, OwnerRole)); err != nil {
+		return nil, fmt.Errorf("create database %s: %w", name, err)
 	}
+
+	db := &Database{Name: name}
+	if db.AdminURL, err = withUserAndDatabase(adminURL, "", name); err != nil {
+		return db, err
+	}
+	db.OwnerURL, _ = withUserAndDatabase(adminURL, OwnerRole, name)
+	db.AppURL, _ = withUserAndDatabase(adminURL, AppRole, name)
+	db.adminServerURL = adminURL
+
 	// CREATE EXTENSION vector needs a superuser unless the extension is
 	// trusted; production creates it once at provisioning the same way.
 	dbAdmin, err := pgx.Connect(ctx, db.AdminURL)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", name, err)
+		return db, fmt.Errorf("connect to %s: %w", name, err)
 	}
+	defer dbAdmin.Close(ctx)
 	if _, err := dbAdmin.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
-		t.Fatalf("create extension vector (is pgvector 0.8 installed? run scripts/test): %v", err)
+		return db, fmt.Errorf("create extension vector (is pgvector 0.8 installed? run scripts/test): %w", err)
 	}
-	dbAdmin.Close(ctx)
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := store.Migrate(ctx, db.OwnerURL, logger); err != nil {
-		t.Fatalf("migrate %s: %v", name, err)
+		return db, fmt.Errorf("migrate %s: %w", name, err)
 	}
-	return db
+	return db, nil
+}
+
+// Drop removes the database, closing any connection still open to it.
+func (db *Database) Drop(ctx context.Context) error {
+	admin, err := pgx.Connect(ctx, db.adminServerURL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(ctx)
+	_, err = admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", db.Name))
+	return err
 }
 
 // Open returns a Store on a fresh database, connected as the application role.
@@ -122,31 +150,16 @@ func ensureRoleSQL(role, options string) string {
 	END $$`, role, options)
 }
 
-func dropDatabase(t testing.TB, adminURL, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		t.Logf("drop test database %s: %v", name, err)
-		return
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
-		t.Logf("drop test database %s: %v", name, err)
-	}
-}
-
-func withUserAndDatabase(t testing.TB, rawURL, user, database string) string {
-	t.Helper()
+func withUserAndDatabase(rawURL, user, database string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		t.Fatalf("parse %s: %v", AdminURLVariable, err)
+		return "", fmt.Errorf("parse %s: %w", AdminURLVariable, err)
 	}
 	if user != "" {
 		u.User = url.User(user)
 	}
 	u.Path = "/" + database
-	return u.String()
+	return u.String(), nil
 }
 
 func randomSuffix() string {

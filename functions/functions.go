@@ -1,0 +1,41 @@
+// Package functions lists every function of the app. Each function is a
+// folder holding the function.json the Functions host reads and a thin
+// handler that calls the shared packages.
+package functions
+
+import (
+	document "github.com/bondingai/platform/functions/Document"
+	documents "github.com/bondingai/platform/functions/Documents"
+	embedchunks "github.com/bondingai/platform/functions/EmbedChunks"
+	health "github.com/bondingai/platform/functions/Health"
+	ingestdocument "github.com/bondingai/platform/functions/IngestDocument"
+	search "github.com/bondingai/platform/functions/Search"
+	"github.com/bondingai/platform/shared/customhandler"
+	"github.com/bondingai/platform/shared/platform"
+)
+
+// registrations maps each function folder name to its Register.
+var registrations = map[string]func(*customhandler.App, *platform.Platform){
+	health.Name:         health.Register,
+	documents.Name:      documents.Register,
+	document.Name:       document.Register,
+	search.Name:         search.Register,
+	ingestdocument.Name: ingestdocument.Register,
+	embedchunks.Name:    embedchunks.Register,
+}
+
+// Register adds every function to app.
+func Register(app *customhandler.App, p *platform.Platform) {
+	for _, register := range registrations {
+		register(app, p)
+	}
+}
+
+// Names returns the folder name of every registered function.
+func Names() []string {
+	names := make([]string, 0, len(registrations))
+	for name := range registrations {
+		names = append(names, name)
+	}
+	return names
+}

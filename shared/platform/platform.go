@@ -1,0 +1,205 @@
+// Package platform builds the handler's long-lived dependencies from the
+// configuration once per process: database pool, blob container, queue
+// sender, embedding model, extractor, token validator and the services on
+// top of them. Functions receive a *Platform and call its services.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/bondingai/platform/shared/blobstore"
+	"github.com/bondingai/platform/shared/chunking"
+	"github.com/bondingai/platform/shared/config"
+	"github.com/bondingai/platform/shared/documents"
+	"github.com/bondingai/platform/shared/embedding"
+	"github.com/bondingai/platform/shared/embedding/openai"
+	"github.com/bondingai/platform/shared/embedding/uselite"
+	"github.com/bondingai/platform/shared/extract"
+	"github.com/bondingai/platform/shared/httpapi"
+	"github.com/bondingai/platform/shared/identity"
+	"github.com/bondingai/platform/shared/ingest"
+	"github.com/bondingai/platform/shared/queue"
+	"github.com/bondingai/platform/shared/queue/localqueue"
+	"github.com/bondingai/platform/shared/retrieval"
+	"github.com/bondingai/platform/shared/store"
+)
+
+// outboundTimeout bounds any single outbound HTTP request that has no
+// timeout of its own.
+const outboundTimeout = 60 * time.Second
+
+// Platform holds every dependency a function uses.
+type Platform struct {
+	Config    *config.Config
+	Logger    *slog.Logger
+	Store     *store.Store
+	Blobs     *blobstore.Store
+	Queue     queue.Sender
+	Embedder  embedding.Embedder
+	Extractor *extract.Extractor
+	Validator *identity.Validator
+	Resolver  *httpapi.Resolver
+
+	Documents *documents.Service
+	Ingest    *ingest.Service
+	Search    *retrieval.Searcher
+
+	// QueueCheck reports whether the queue is reachable, for the health
+	// endpoint; nil when the queue offers no cheap check.
+	QueueCheck func(context.Context) error
+
+	closers []func()
+}
+
+// New connects everything cfg describes. On error it releases what it had
+// already opened.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platform, err error) {
+	p = &Platform{Config: cfg, Logger: logger}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	httpClient := &http.Client{Timeout: outboundTimeout}
+
+	var credential azcore.TokenCredential
+	if needsCredential(cfg) {
+		if credential, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
+			return nil, fmt.Errorf("create Azure credential for managed-identity connections: %w", err)
+		}
+	}
+
+	if p.Store, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, p.Store.Close)
+
+	if p.Blobs, err = blobstore.New(cfg.DocumentStorage, documents.Container, blobstore.Options{Transport: httpClient, Credential: credential}); err != nil {
+		return nil, err
+	}
+	// Provisioning creates the container in Azure; creating it here as
+	// well makes a fresh local stack work. A failure is only logged, so the
+	// handler still starts while storage is briefly unreachable.
+	if err := p.Blobs.EnsureContainer(ctx); err != nil {
+		logger.Warn("document container not ensured", slog.Any("error", err))
+	}
+	if err := p.openQueue(ctx); err != nil {
+		return nil, err
+	}
+	if p.Embedder, err = newEmbedder(cfg.Embedding, credential, httpClient, logger); err != nil {
+		return nil, err
+	}
+	if p.Extractor, err = extract.New(extract.Config{CacheDir: cfg.PDFiumCacheDir, MaxFileBytes: cfg.MaxUploadBytes}); err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, func() { _ = p.Extractor.Close() })
+
+	p.Validator, err = identity.NewValidator(identity.ValidatorConfig{
+		JWKSURL: cfg.WorkOS.JWKSURL(), Issuers: cfg.WorkOS.Issuers, Leeway: cfg.WorkOS.TokenLeeway,
+		HTTPClient: httpClient, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, p.Validator.Close)
+	p.Resolver = &httpapi.Resolver{Store: p.Store}
+
+	p.Documents = &documents.Service{Store: p.Store, Blobs: p.Blobs, MaxUploadBytes: cfg.MaxUploadBytes}
+	p.Ingest = &ingest.Service{
+		Store: p.Store, Extractor: p.Extractor, Embedder: p.Embedder, Queue: p.Queue,
+		QueueName: ingest.EmbeddingQueue, BatchSize: cfg.EmbeddingBatchSize, MaxDeliveryCount: cfg.EmbeddingMaxDeliveryCount,
+		Chunking: chunkingOptions(p.Embedder),
+	}
+	p.Search = &retrieval.Searcher{Store: p.Store, Embedder: p.Embedder}
+	return p, nil
+}
+
+// Close releases every dependency in reverse order of opening.
+func (p *Platform) Close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
+
+// Authenticated wraps h so that it runs only for a caller with a valid
+// access token, with the caller's Principal in the request context.
+func (p *Platform) Authenticated(h http.Handler) http.Handler {
+	return identity.Authenticate(p.Validator)(p.Resolver.RequirePrincipal(h))
+}
+
+func (p *Platform) openQueue(ctx context.Context) error {
+	conn := p.Config.ServiceBus
+	if conn.LocalQueueURL != "" {
+		q, err := localqueue.Open(ctx, conn.LocalQueueURL, localqueue.Options{Logger: p.Logger})
+		if err != nil {
+			return err
+		}
+		p.Queue = q
+		p.QueueCheck = func(ctx context.Context) error {
+			_, err := q.ActiveMessageCount(ctx, ingest.EmbeddingQueue)
+			return err
+		}
+		p.closers = append(p.closers, func() { _ = q.Close(context.Background()) })
+		return nil
+	}
+	sender, err := queue.NewServiceBusSender(queue.ServiceBusConnection{
+		ConnectionString: conn.ConnectionString, FullyQualifiedNamespace: conn.FullyQualifiedNamespace,
+	}, nil)
+	if err != nil {
+		return err
+	}
+	p.Queue = sender
+	p.closers = append(p.closers, func() { _ = sender.Close(context.Background()) })
+	return nil
+}
+
+func newEmbedder(cfg config.Embedding, credential azcore.TokenCredential, httpClient *http.Client, logger *slog.Logger) (embedding.Embedder, error) {
+	switch cfg.Provider {
+	case config.EmbeddingProviderUSELite:
+		return uselite.Load(cfg.ModelDir)
+	case config.EmbeddingProviderAzureOpenAI:
+		return openai.New(openai.Config{
+			Provider: openai.ProviderAzureOpenAI, Endpoint: cfg.AzureOpenAIEndpoint, Deployment: cfg.AzureOpenAIDeployment,
+			APIVersion: cfg.AzureOpenAIAPIVersion, APIKey: cfg.AzureOpenAIAPIKey, Credential: credential,
+			Dimensions: cfg.Dimensions, Logger: logger,
+		}, httpClient)
+	case config.EmbeddingProviderOpenAICompatible:
+		return openai.New(openai.Config{
+			Provider: openai.ProviderOpenAICompatible, Endpoint: cfg.OpenAIBaseURL, Model: cfg.OpenAIModel,
+			APIKey: cfg.OpenAIAPIKey, Dimensions: cfg.Dimensions, Logger: logger,
+		}, httpClient)
+	}
+	return nil, errors.New("unknown embedding provider " + cfg.Provider)
+}
+
+// needsCredential reports whether any connection authenticates with Entra ID.
+func needsCredential(cfg *config.Config) bool {
+	return cfg.DocumentStorage.ConnectionString == "" ||
+		(cfg.Embedding.Provider == config.EmbeddingProviderAzureOpenAI && cfg.Embedding.AzureOpenAIAPIKey == "")
+}
+
+// httpModelChunkTokens sizes chunks for the HTTP embedding models, whose
+// 8191-token input would allow chunks far larger than a citation should
+// cover: about 300 words keeps a passage on one topic.
+const (
+	httpModelChunkTokens   = 400
+	httpModelOverlapTokens = 60
+)
+
+// chunkingOptions returns chunk sizes for the model: the defaults, sized for
+// the offline model's 128-token input, or larger chunks for HTTP models.
+func chunkingOptions(embedder embedding.Embedder) chunking.Options {
+	if embedder.MaxInputTokens() <= chunking.MaxTokensDefault {
+		return chunking.DefaultOptions()
+	}
+	return chunking.Options{MaxTokens: httpModelChunkTokens, OverlapTokens: httpModelOverlapTokens}
+}
