@@ -231,13 +231,7 @@ func (t *blobTrigger) run(ctx context.Context) error {
 			missingLogged = false
 		}
 
-		wait := time.NewTimer(t.host.config.BlobPollInterval)
-		select {
-		case <-ctx.Done():
-			wait.Stop()
-			return nil
-		case <-wait.C:
-		}
+		pause(ctx, t.host.config.BlobPollInterval)
 	}
 }
 

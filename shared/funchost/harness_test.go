@@ -29,7 +29,7 @@ var (
 )
 
 // fakeHandler builds testdata/funchost/fakehandler once per test run.
-func fakeHandler(t *testing.T) string {
+func fakeHandler(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "fakehandler")
@@ -60,7 +60,7 @@ type testApp struct {
 	HostExtra string
 }
 
-func writeApp(t *testing.T, app testApp) string {
+func writeApp(t testing.TB, app testApp) string {
 	t.Helper()
 	dir := t.TempDir()
 	extensions := app.Extensions
@@ -112,7 +112,7 @@ func (h *runningHost) Stop() error {
 
 // startHost runs the host in-process on a free port and waits until it is
 // ready. The record file of the fake handler is in the returned host.
-func startHost(t *testing.T, appDir string, settings map[string]string, configure func(*funchost.Config)) *runningHost {
+func startHost(t testing.TB, appDir string, settings map[string]string, configure func(*funchost.Config)) *runningHost {
 	t.Helper()
 	record := filepath.Join(t.TempDir(), "record.jsonl")
 	allSettings := map[string]string{

@@ -144,6 +144,7 @@ func (h *Host) serveFunction(w http.ResponseWriter, r *http.Request) {
 
 	start := time.Now()
 	recorder := &statusRecorder{ResponseWriter: w}
+	outcome := "succeeded"
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(proxied *httputil.ProxyRequest) {
 			proxied.SetURL(target)
@@ -157,6 +158,7 @@ func (h *Host) serveFunction(w http.ResponseWriter, r *http.Request) {
 		// responses (server-sent events) reach the client at once.
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			outcome = "failed"
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
 				http.Error(w, fmt.Sprintf("request body exceeds the limit of %d bytes", tooLarge.Limit), http.StatusRequestEntityTooLarge)
@@ -168,9 +170,11 @@ func (h *Host) serveFunction(w http.ResponseWriter, r *http.Request) {
 	}
 	proxy.ServeHTTP(recorder, r)
 
+	// As in the real host's forwarding mode, any status from the handler
+	// counts as a completed invocation; only a failed relay is a failure.
 	logger.Info("function invocation completed", "trigger", route.function.Trigger.Type,
 		"method", r.Method, "status", recorder.status, "duration_ms", time.Since(start).Milliseconds(),
-		"outcome", "succeeded")
+		"outcome", outcome)
 }
 
 // statusRecorder records the status code relayed to the client.

@@ -56,7 +56,7 @@ func (l *serviceBusListener) run(ctx context.Context) error {
 				return nil
 			}
 			l.logger.Error("receive from local queue failed, retrying", "error", err, "retry_in", l.host.config.QueuePollInterval.String())
-			l.queue.WaitForMessage(ctx, "", l.host.config.QueuePollInterval)
+			pause(ctx, l.host.config.QueuePollInterval)
 			continue
 		}
 		if delivery == nil {
@@ -135,5 +135,15 @@ func (l *serviceBusListener) renewLock(ctx context.Context, delivery *localqueue
 			}
 			return
 		}
+	}
+}
+
+// pause waits for duration or until ctx ends.
+func pause(ctx context.Context, duration time.Duration) {
+	timer := time.NewTimer(duration)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
 	}
 }
