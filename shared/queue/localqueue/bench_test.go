@@ -35,4 +35,3 @@ func BenchmarkQueueRoundTrip(b *testing.B) {
 		}
 	}
 }
-
