@@ -252,3 +252,33 @@ func TestHostServiceBusConcurrencyLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestHostServiceBusRenewsLock(t *testing.T) {
+	databaseURL := localqueuetest.NewDatabase(t)
+	appDir := writeApp(t, testApp{Functions: map[string]string{"Embed": embedFunction}})
+	host := startHost(t, appDir, map[string]string{
+		"ServiceBusConnection":      databaseURL,
+		"EmbedQueue":                "embed",
+		"FAKE_HANDLER_INVOKE_DELAY": "1500ms",
+	}, func(config *funchost.Config) {
+		// Without renewal the lock would expire five times during one
+		// invocation and the message would be delivered again.
+		config.LockDuration = 300 * time.Millisecond
+		config.QueuePollInterval = 50 * time.Millisecond
+	})
+	q := openTestQueue(t, databaseURL)
+
+	if err := q.Send(context.Background(), "embed", queue.Message{ID: "long-job"}); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	waitFor(t, 30*time.Second, "long message completed", func() bool {
+		active, err := q.ActiveMessageCount(context.Background(), "embed")
+		if err != nil {
+			t.Fatalf("ActiveMessageCount: %v", err)
+		}
+		return active == 0 && len(requestsTo(readRecords(t, host.Record), "/Embed")) > 0
+	})
+	if got := len(requestsTo(readRecords(t, host.Record), "/Embed")); got != 1 {
+		t.Errorf("handler invoked %d times, want 1 (lock renewed while running)", got)
+	}
+}
