@@ -221,8 +221,10 @@ start_postgres() {
   log_step "postgres: starting on 127.0.0.1:$port (log: $log_file)"
   # setsid detaches the server from the terminal, so Ctrl-C in scripts/dev
   # stops only the processes that scripts/dev runs in the foreground.
-  run_as_postgres setsid "$PG_BIN_DIR/pg_ctl" start -D "$data_dir" -l "$log_file" -w -t 60 -o "$server_options" >/dev/null ||
-    die_with_log "postgres did not start on port $port" "$log_file"
+  (
+    close_held_locks
+    run_as_postgres setsid "$PG_BIN_DIR/pg_ctl" start -D "$data_dir" -l "$log_file" -w -t 60 -o "$server_options" >/dev/null
+  ) || die_with_log "postgres did not start on port $port" "$log_file"
   run_as_postgres "$PG_BIN_DIR/pg_isready" -q -h 127.0.0.1 -p "$port" -t 30 ||
     die_with_log "postgres started but is not ready on port $port" "$log_file"
 }

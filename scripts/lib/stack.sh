@@ -115,8 +115,11 @@ start_background() {
   shift 2
   mkdir -p "$(dirname "$pid_file")" "$(dirname "$log_file")"
   # A background job of a script is never a process group leader, so setsid
-  # does not fork and $! is the pid of COMMAND itself.
-  setsid "$@" >>"$log_file" 2>&1 </dev/null &
+  # does not fork, and after the two execs $! is the pid of COMMAND itself.
+  (
+    close_held_locks
+    exec setsid "$@" >>"$log_file" 2>&1 </dev/null
+  ) &
   local pid=$!
   disown "$pid"
   echo "$pid" >"$pid_file"
@@ -178,25 +181,52 @@ azurite_connection_string() {
     "$table_port" "$AZURITE_ACCOUNT_NAME"
 }
 
-# Run the rest of the calling script's install steps under one lock, so two
-# scripts (say scripts/dev and scripts/test) never run apt-get, npm or the
-# pgvector build into the same folders at once. The lock is released when
-# the calling script exits.
-acquire_install_lock() {
-  mkdir -p "$TOOLS_DIR"
-  exec {INSTALL_LOCK_FD}>"$TOOLS_DIR/install.lock"
-  if ! flock --nonblock "$INSTALL_LOCK_FD"; then
-    log_step "waiting for another script to finish installing (lock $TOOLS_DIR/install.lock)"
-    flock "$INSTALL_LOCK_FD"
+# Lock file -> file descriptor, for every lock this script holds.
+declare -A HELD_LOCK_FDS=()
+
+# Take an exclusive lock on LOCK_FILE, waiting while another process holds
+# it. The lock is released by release_lock or when the script exits.
+# Usage: take_lock LOCK_FILE WAIT_MESSAGE
+take_lock() {
+  local lock_file=$1 wait_message=$2 lock_fd
+  mkdir -p "$(dirname "$lock_file")"
+  exec {lock_fd}>"$lock_file"
+  if ! flock --nonblock "$lock_fd"; then
+    log_step "$wait_message (lock $lock_file)"
+    flock "$lock_fd"
   fi
+  HELD_LOCK_FDS[$lock_file]=$lock_fd
 }
 
-# Release the lock taken by acquire_install_lock.
+# Release a lock taken by take_lock.
+# Usage: release_lock LOCK_FILE
+release_lock() {
+  local lock_file=$1 lock_fd=${HELD_LOCK_FDS[$1]:-}
+  [[ -n $lock_fd ]] || return 0
+  exec {lock_fd}>&-
+  unset "HELD_LOCK_FDS[$lock_file]"
+}
+
+# Close the descriptors of every held lock in the current shell. Call it in
+# the subshell that starts a long-running server: a server that inherits a
+# lock's descriptor keeps the lock held for as long as it runs.
+close_held_locks() {
+  local lock_fd
+  for lock_fd in "${HELD_LOCK_FDS[@]}"; do
+    exec {lock_fd}>&-
+  done
+  HELD_LOCK_FDS=()
+}
+
+# Run the install steps that follow under one lock, so two scripts (say
+# scripts/dev and scripts/test) never run apt-get, npm or the pgvector build
+# into the same folders at once.
+acquire_install_lock() {
+  take_lock "$TOOLS_DIR/install.lock" "waiting for another script to finish installing"
+}
+
 release_install_lock() {
-  if [[ -n ${INSTALL_LOCK_FD:-} ]]; then
-    exec {INSTALL_LOCK_FD}>&-
-    INSTALL_LOCK_FD=
-  fi
+  release_lock "$TOOLS_DIR/install.lock"
 }
 
 # Install Debian packages that are not installed yet. Runs `apt-get update`
