@@ -432,7 +432,7 @@ func TestEndToEndUploadIngestSearch(t *testing.T) {
 		t.Logf("%q: found at rank %d", q.Question, rank)
 	}
 
-	// Another organization sees none of it.
+	// Another organization finds none of it.
 	other := *p
 	other.token = signIn(t, standin, standinURL, "Fabrikam", "bo@fabrikam.com")
 	if results := other.search(t, "paid vacation days", 5); len(results) != 0 {

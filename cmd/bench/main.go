@@ -5,10 +5,10 @@
 //
 // Ingestion runs the same code as the IngestDocument and EmbedChunks
 // functions, in process, with one embedding worker per CPU. Search runs
-// over a generated corpus: a set of real sentences embedded by the model,
-// then multiplied into many chunks by word shuffles and small vector
-// perturbations, split across two organizations so that row-level security
-// filtering is part of what is measured.
+// over a generated corpus. The model embeds a set of real chunks, and each
+// generated chunk is one of them with its words shuffled and its vector
+// slightly perturbed. The corpus is split across two organizations, so the
+// measured searches include row-level security filtering.
 package main
 
 import (

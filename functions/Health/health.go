@@ -1,5 +1,5 @@
 // Package health is the Health function: GET /api/health reports whether
-// PostgreSQL, Blob Storage and the queue answer. It needs no token, so
+// PostgreSQL, Blob Storage and the queue respond. It needs no token, so
 // load balancers and monitors can call it.
 package health
 
@@ -72,7 +72,7 @@ func runCheck(ctx context.Context, run func(context.Context) error) check {
 	c := check{Status: "ok", LatencyMS: time.Since(started).Milliseconds()}
 	if err != nil {
 		c.Status = "unavailable"
-		c.Error = "the dependency did not answer"
+		c.Error = "the dependency did not respond"
 		if ctx.Err() != nil {
 			c.Error = "the check timed out"
 		}

@@ -64,8 +64,8 @@ type Job struct {
 
 // IngestDocument extracts and chunks the document documentID of orgID,
 // whose uploaded bytes are content, and queues its embedding jobs. A file
-// that cannot be read marks the document failed and returns nil, since a
-// retry would fail the same way; other errors are returned so the host
+// that cannot be read marks the document failed and returns nil, because a
+// retry would fail the same way. Other errors are returned, so the host
 // retries.
 func (s *Service) IngestDocument(ctx context.Context, orgID, documentID uuid.UUID, content []byte) error {
 	ctx = customhandler.WithLogAttrs(ctx, slog.String("org_id", orgID.String()), slog.String("document_id", documentID.String()))
