@@ -305,3 +305,9 @@ ensure_embedding_model() {
   fi
   ensure_model "$MODEL_DIR"
 }
+
+# Install the Debian documentation package whose 311-page PDF manual the
+# extraction tests and scripts/bench read (/usr/share/doc/gnuplot/gnuplot.pdf).
+ensure_test_documents() {
+  apt_install gnuplot-doc
+}
