@@ -301,7 +301,9 @@ func TestExtractPDFLimits(t *testing.T) {
 	})
 	t.Run("timeout then recovery", func(t *testing.T) {
 		data := requireDebianManual(t)
-		e := newTestExtractor(t, Config{Timeout: 50 * time.Millisecond, PDFWorkers: 1})
+		// The manual takes seconds; the one-page file after it takes
+		// milliseconds, with room for a loaded machine and the race detector.
+		e := newTestExtractor(t, Config{Timeout: time.Second, PDFWorkers: 1})
 		_, err := e.Extract(context.Background(), "gnuplot.pdf", data)
 		wantReason(t, err, ErrTooLarge)
 		if !errors.Is(err, errTimeout) {
@@ -319,9 +321,9 @@ func TestExtractPDFLimits(t *testing.T) {
 		}
 	})
 	t.Run("wait for instance is not extraction time", func(t *testing.T) {
-		const timeout = 300 * time.Millisecond
+		const timeout = time.Second
 		e := newTestExtractor(t, Config{Timeout: timeout, PDFWorkers: 1})
-		held, err := e.pdf.pool.GetInstanceWithContext(context.Background())
+		busyInstance, err := e.pdf.pool.GetInstanceWithContext(context.Background())
 		if err != nil {
 			t.Fatalf("hold the only instance: %v", err)
 		}
@@ -335,14 +337,14 @@ func TestExtractPDFLimits(t *testing.T) {
 		select {
 		case err := <-done:
 			t.Fatalf("Extract returned %v while no instance was free", err)
-		case <-time.After(3 * timeout):
+		case <-time.After(2 * timeout):
 		}
 
-		if err := held.Close(); err != nil {
+		if err := busyInstance.Close(); err != nil {
 			t.Fatalf("release the instance: %v", err)
 		}
 		if err := <-done; err != nil {
-			t.Errorf("Extract after waiting %s for an instance: %v", 3*timeout, err)
+			t.Errorf("Extract after waiting %s for an instance: %v", 2*timeout, err)
 		}
 	})
 	t.Run("caller cancel", func(t *testing.T) {
