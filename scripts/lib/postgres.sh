@@ -191,10 +191,11 @@ start_postgres() {
   mkdir -p "$data_dir"
   if ((EUID == 0)); then
     chown postgres:postgres "$state_dir" "$data_dir"
+    grant_postgres_search_access "$(dirname "$state_dir")"
   fi
   chmod 700 "$state_dir" "$data_dir"
   run_as_postgres test -w "$data_dir" ||
-    die "user postgres cannot write $data_dir; every folder above it must be searchable by others (chmod o+x)"
+    die "user postgres cannot write $data_dir; every folder above it must be searchable by user postgres"
 
   if [[ ! -f $data_dir/PG_VERSION ]]; then
     if [[ -n $(ls -A "$data_dir") ]]; then
@@ -227,6 +228,29 @@ start_postgres() {
   ) || die_with_log "postgres did not start on port $port" "$log_file"
   run_as_postgres "$PG_BIN_DIR/pg_isready" -q -h 127.0.0.1 -p "$port" -t 30 ||
     die_with_log "postgres started but is not ready on port $port" "$log_file"
+}
+
+# Let user postgres pass through DIR and every folder above it, which a
+# clone under a private folder such as /root does not allow. Each folder
+# that postgres cannot search gets an ACL entry for postgres alone (search
+# only, no listing), so other users gain nothing.
+grant_postgres_search_access() {
+  local folder folders=()
+  folder=$(realpath "$1")
+  while [[ $folder != / ]]; do
+    folders=("$folder" "${folders[@]}")
+    folder=$(dirname "$folder")
+  done
+
+  # Walk from / down, because postgres can search a folder only when it can
+  # search every folder above it.
+  for folder in / "${folders[@]}"; do
+    runuser -u postgres -- test -x "$folder" && continue
+    apt_install acl
+    log_step "postgres: granting user postgres search access to $folder (setfacl -m u:postgres:x)"
+    setfacl -m u:postgres:x "$folder" ||
+      die "setfacl on $folder failed; give user postgres search access to it, or clone the repository under a folder others can search"
+  done
 }
 
 # Create a cluster in the empty DATA_DIR that listens only on loopback and
