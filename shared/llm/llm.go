@@ -41,6 +41,9 @@ type Response struct {
 	// Model is the model name the endpoint reports.
 	Model        string
 	FinishReason string
+	// UsageEstimated is true when the endpoint reported no token counts and
+	// Usage holds the client's estimate instead.
+	UsageEstimated bool
 }
 
 // Model generates chat completions.
