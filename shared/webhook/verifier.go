@@ -33,7 +33,7 @@ const (
 	maxTimestampDigits = 13
 )
 
-// Errors Verify returns; the HTTP layer answers 401 for every one of them.
+// Errors Verify returns; the webhook function responds 401 to each of them.
 var (
 	// ErrInvalidHeader means the header is missing, too long or not of the
 	// form "t=<unix ms>, v1=<hex>[, v1=<hex>...]".
