@@ -52,7 +52,7 @@ start_azurite() {
 
   if pid_file_is_alive "$pid_file"; then
     local running_pid
-    running_pid=$(<"$pid_file")
+    running_pid=$(read_pid "$pid_file")
     wait_for_port 127.0.0.1 "$blob_port" 30 "$running_pid" ||
       die "azurite (pid $running_pid) runs from $state_dir but does not accept connections on port $blob_port; stop it with 'kill $running_pid' and retry"
     log_step "azurite: already running (pid $running_pid) on 127.0.0.1:$blob_port"
@@ -79,7 +79,7 @@ start_azurite() {
     --location "$state_dir/data" \
     --skipApiVersionCheck --loose --disableTelemetry
 
-  wait_for_port 127.0.0.1 "$blob_port" 60 "$(<"$pid_file")" ||
+  wait_for_port 127.0.0.1 "$blob_port" 60 "$(read_pid "$pid_file")" ||
     die_with_log "azurite did not start on port $blob_port" "$log_file"
 }
 

@@ -97,12 +97,24 @@ wait_for_port() {
   done
 }
 
-# Succeed when the process in PID_FILE is alive.
+# Print the pid stored in PID_FILE, or nothing when the file is missing.
+# A pid file contains "PID START_TIME" (see start_background).
+read_pid() {
+  local pid_file=$1 pid start_time
+  [[ -f $pid_file ]] || return 0
+  read -r pid start_time <"$pid_file" || true
+  printf '%s' "$pid"
+}
+
+# Succeed when the process in PID_FILE is alive and is the process that
+# start_background started: after a reboot the pid may belong to another
+# program, whose start time then differs from the recorded one.
 pid_file_is_alive() {
-  local pid_file=$1 pid
+  local pid_file=$1 pid start_time
   [[ -f $pid_file ]] || return 1
-  pid=$(<"$pid_file")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+  read -r pid start_time <"$pid_file" || true
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -z $start_time || $(process_start_time "$pid") == "$start_time" ]]
 }
 
 # Start a command in the background in a session of its own, with its
@@ -122,7 +134,7 @@ start_background() {
   ) &
   local pid=$!
   disown "$pid"
-  echo "$pid" >"$pid_file"
+  printf '%s %s\n' "$pid" "$(process_start_time "$pid")" >"$pid_file"
 }
 
 # Stop the process in PID_FILE and every process in its process group:
@@ -136,7 +148,7 @@ stop_pid_file() {
     rm -f "$pid_file"
     return 0
   fi
-  pid=$(<"$pid_file")
+  pid=$(read_pid "$pid_file")
   # Signal the whole group when the process leads one (start_background
   # makes it so); otherwise only the process.
   target=$pid
@@ -157,17 +169,27 @@ stop_pid_file() {
   rm -f "$pid_file"
 }
 
-# Print the process group id of PID, read from /proc so that no procps
-# package is needed.
-process_group_of() {
-  local stat
+# Print field NUMBER of /proc/PID/stat (see proc(5)), or nothing when the
+# process is gone. Reading /proc directly needs no procps package.
+# Usage: process_stat_field PID NUMBER
+process_stat_field() {
+  local stat fields
   stat=$(<"/proc/$1/stat") 2>/dev/null || return 0
   # Field 2 (the command name) may contain spaces, so split after its ")".
-  # The rest starts with field 3 (state), then ppid, then pgrp.
+  # What is left starts with field 3.
   stat=${stat##*) }
-  local fields
   read -r -a fields <<<"$stat"
-  printf '%s' "${fields[2]}"
+  printf '%s' "${fields[$2 - 3]}"
+}
+
+# Print the process group id of PID (field 5 of /proc/PID/stat).
+process_group_of() {
+  process_stat_field "$1" 5
+}
+
+# Print the start time of PID in clock ticks since boot (field 22).
+process_start_time() {
+  process_stat_field "$1" 22
 }
 
 # Build the connection string of an Azurite instance for the Azure SDKs.
