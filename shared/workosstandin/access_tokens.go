@@ -59,9 +59,9 @@ var (
 	errInvalidTTL           = errors.New("invalid token lifetime")
 )
 
-// MintAccessToken signs an access token for a user, as AuthKit issues one at
-// sign-in. It replaces the sign-in flow, which the stand-in does not serve
-// yet.
+// MintAccessToken signs an access token for a user without a sign-in, as a
+// shortcut for development and tests. Each token gets a session of its own,
+// so revocation and logout work with its sid, but no refresh token.
 func (s *Server) MintAccessToken(req AccessTokenRequest) (AccessToken, error) {
 	maxSeconds := int(AccessTokenTTLMax / time.Second)
 	ttl := AccessTokenTTLDefault
@@ -72,48 +72,26 @@ func (s *Server) MintAccessToken(req AccessTokenRequest) (AccessToken, error) {
 		ttl = time.Duration(req.TTLSeconds) * time.Second
 	}
 
-	now := s.now()
-	claims := AccessTokenClaims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.IssuerURL(),
-			Subject:   req.UserID,
-			ID:        newID("jti"),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
-		// TODO: record sessions once the AuthKit sign-in and refresh flows
-		// exist, so revocation and logout can refer to this ID.
-		SessionID: newID("session"),
-	}
-
-	var lookupErr error
-	s.store.read(func(st *state) {
+	var signed string
+	var expiresAt time.Time
+	err := s.store.update(func(st *state) error {
 		if _, ok := findByID(st.Users, req.UserID, userID); !ok {
-			lookupErr = fmt.Errorf("%w: %s", errUserNotFound, req.UserID)
-			return
+			return fmt.Errorf("%w: %s", errUserNotFound, req.UserID)
 		}
-		if req.OrganizationID == "" {
-			return
+		if req.OrganizationID != "" {
+			if _, ok := findByID(st.Organizations, req.OrganizationID, organizationID); !ok {
+				return fmt.Errorf("%w: %s", errOrganizationNotFound, req.OrganizationID)
+			}
+			if activeMembershipLocked(st, req.UserID, req.OrganizationID) == nil {
+				return fmt.Errorf("%w: user %s, organization %s", errNotAMember, req.UserID, req.OrganizationID)
+			}
 		}
-		if _, ok := findByID(st.Organizations, req.OrganizationID, organizationID); !ok {
-			lookupErr = fmt.Errorf("%w: %s", errOrganizationNotFound, req.OrganizationID)
-			return
-		}
-		membership := activeMembershipLocked(st, req.UserID, req.OrganizationID)
-		if membership == nil {
-			lookupErr = fmt.Errorf("%w: user %s, organization %s", errNotAMember, req.UserID, req.OrganizationID)
-			return
-		}
-		claims.OrganizationID = req.OrganizationID
-		claims.Role = membership.Role.Slug
-		claims.Roles = []string{membership.Role.Slug}
-		claims.Permissions, _ = RolePermissions(membership.Role.Slug)
-	})
-	if lookupErr != nil {
-		return AccessToken{}, lookupErr
-	}
 
-	signed, err := s.SignClaims(claims)
+		session := s.createSessionLocked(st, req.UserID, req.OrganizationID, authMethodDevToken, "", "")
+		var err error
+		signed, expiresAt, err = s.signAccessTokenLocked(st, req.UserID, req.OrganizationID, session.ID, ttl)
+		return err
+	})
 	if err != nil {
 		return AccessToken{}, fmt.Errorf("mint access token for user %s: %w", req.UserID, err)
 	}
@@ -121,7 +99,7 @@ func (s *Server) MintAccessToken(req AccessTokenRequest) (AccessToken, error) {
 		AccessToken: signed,
 		TokenType:   "Bearer",
 		ExpiresIn:   int(ttl.Seconds()),
-		ExpiresAt:   formatTimestamp(claims.ExpiresAt.Time),
+		ExpiresAt:   formatTimestamp(expiresAt),
 	}, nil
 }
 
@@ -144,7 +122,12 @@ func (s *Server) SignClaimsWithHeader(claims jwt.Claims, header map[string]any) 
 	if err != nil {
 		return "", err
 	}
+	return signWithKey(key, claims, header)
+}
 
+// signWithKey signs claims with RS256 and key, with kid in the header and the
+// header entries of SignClaimsWithHeader.
+func signWithKey(key *signingKey, claims jwt.Claims, header map[string]any) (string, error) {
 	token := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	token.Header["kid"] = key.ID
 	for name, value := range header {

@@ -95,7 +95,7 @@ func (s *Server) handleCreateMembership(w http.ResponseWriter, r *http.Request) 
 			CreatedAt:        now,
 			UpdatedAt:        now,
 		}
-		st.Memberships = append(st.Memberships, membership)
+		s.addMembershipLocked(st, membership)
 		created = membership
 		return nil
 	})
@@ -190,6 +190,28 @@ func activeMembershipLocked(st *state, user, organization string) *OrganizationM
 
 func membershipID(m *OrganizationMembership) string { return m.ID }
 
+// newMembership returns an active membership of user in org with role.
+func newMembership(user string, org *Organization, role, now string) *OrganizationMembership {
+	return &OrganizationMembership{
+		Object:           "organization_membership",
+		ID:               newID("om"),
+		UserID:           user,
+		OrganizationID:   org.ID,
+		OrganizationName: org.Name,
+		Role:             RoleSlug{Slug: role},
+		Status:           MembershipActive,
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+}
+
+// addMembershipLocked stores a new membership and emits
+// organization_membership.created.
+func (s *Server) addMembershipLocked(st *state, membership *OrganizationMembership) {
+	st.Memberships = append(st.Memberships, membership)
+	s.emitLocked(st, EventMembershipCreated, membership.OrganizationID, membership)
+}
+
 // updateMembershipRequest is the body workos-go v4 sends from
 // usermanagement.UpdateOrganizationMembershipOpts.
 type updateMembershipRequest struct {
@@ -223,6 +245,7 @@ func (s *Server) handleUpdateMembership(w http.ResponseWriter, r *http.Request) 
 		m.Role = RoleSlug{Slug: req.RoleSlug}
 		m.UpdatedAt = now
 		updated, found = *m, true
+		s.emitLocked(st, EventMembershipUpdated, m.OrganizationID, m)
 		return nil
 	})
 	switch {
@@ -234,4 +257,44 @@ func (s *Server) handleUpdateMembership(w http.ResponseWriter, r *http.Request) 
 	default:
 		writeJSON(w, http.StatusOK, updated)
 	}
+}
+
+// handleDeleteMembership serves DELETE
+// /user_management/organization_memberships/{id} (workos-go v4's
+// DeleteOrganizationMembership) and the development endpoint that removes a
+// membership. It emits organization_membership.deleted and revokes the
+// user's sessions in that organization, so their refresh tokens fail.
+// NOTE: whether WorkOS revokes those sessions itself is not verified; the
+// platform must deny the user on its own either way, because issued access
+// tokens stay valid until they expire.
+func (s *Server) handleDeleteMembership(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var found bool
+	err := s.store.update(func(st *state) error {
+		membership, ok := findByID(st.Memberships, id, membershipID)
+		if !ok {
+			return nil
+		}
+		found = true
+		s.deleteMembershipLocked(st, membership)
+		return nil
+	})
+	switch {
+	case err != nil:
+		s.logger.Error("workos stand-in failed to delete organization membership", "membership_id", id, "error", err)
+		writeInternalError(w)
+	case !found:
+		writeNotFound(w, "Organization Membership", id)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (s *Server) deleteMembershipLocked(st *state, membership *OrganizationMembership) {
+	st.Memberships = slices.DeleteFunc(st.Memberships, func(m *OrganizationMembership) bool { return m.ID == membership.ID })
+	membership.UpdatedAt = formatTimestamp(s.now())
+	s.emitLocked(st, EventMembershipDeleted, membership.OrganizationID, membership)
+	s.revokeSessionsLocked(st, func(session *Session) bool {
+		return session.UserID == membership.UserID && session.OrganizationID == membership.OrganizationID
+	})
 }

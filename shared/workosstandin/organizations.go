@@ -103,7 +103,7 @@ func (s *Server) handleCreateOrganization(w http.ResponseWriter, r *http.Request
 				VerificationStrategy: "manual",
 			})
 		}
-		st.Organizations = append(st.Organizations, org)
+		s.addOrganizationLocked(st, org)
 		if idempotencyKey != "" {
 			st.IdempotencyKeys[idempotencyKey] = org.ID
 		}
@@ -188,6 +188,33 @@ func organizationHasDomain(org *Organization, domains []string) bool {
 
 func organizationID(o *Organization) string { return o.ID }
 
+// newOrganization returns an organization without domains.
+func newOrganization(name, now string) *Organization {
+	return &Organization{
+		Object:    "organization",
+		ID:        newID("org"),
+		Name:      name,
+		Domains:   []OrganizationDomain{},
+		Metadata:  map[string]string{},
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+}
+
+// addOrganizationLocked stores a new organization and emits
+// organization.created, then organization_domain.created for each domain
+// and organization_domain.verified for each verified one.
+func (s *Server) addOrganizationLocked(st *state, org *Organization) {
+	st.Organizations = append(st.Organizations, org)
+	s.emitLocked(st, EventOrganizationCreated, org.ID, org)
+	for _, domain := range org.Domains {
+		s.emitLocked(st, EventOrganizationDomainCreated, org.ID, domain)
+		if domain.State == "verified" {
+			s.emitLocked(st, EventOrganizationDomainVerified, org.ID, domain)
+		}
+	}
+}
+
 // findByID returns the item whose ID is id.
 func findByID[T any](items []*T, id string, idOf func(*T) string) (*T, bool) {
 	for _, item := range items {
@@ -196,4 +223,46 @@ func findByID[T any](items []*T, id string, idOf func(*T) string) (*T, bool) {
 		}
 	}
 	return nil, false
+}
+
+// handleDeleteOrganization serves DELETE /organizations/{id} (workos-go v4
+// sends /Organizations/{id}) and the development endpoint that deletes an
+// organization. It deletes the organization's directories (dsync.deleted)
+// and memberships (organization_membership.deleted, which revokes the
+// sessions in the organization), then emits organization.deleted.
+func (s *Server) handleDeleteOrganization(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var found bool
+	err := s.store.update(func(st *state) error {
+		org, ok := findByID(st.Organizations, id, organizationID)
+		if !ok {
+			return nil
+		}
+		found = true
+
+		for _, directory := range slices.Clone(st.Directories) {
+			if directory.OrganizationID == id {
+				s.deleteDirectoryLocked(st, directory)
+			}
+		}
+		for _, membership := range slices.Clone(st.Memberships) {
+			if membership.OrganizationID == id {
+				s.deleteMembershipLocked(st, membership)
+			}
+		}
+		s.revokeSessionsLocked(st, func(session *Session) bool { return session.OrganizationID == id })
+		st.Organizations = slices.DeleteFunc(st.Organizations, func(o *Organization) bool { return o.ID == id })
+		org.UpdatedAt = formatTimestamp(s.now())
+		s.emitLocked(st, EventOrganizationDeleted, id, org)
+		return nil
+	})
+	switch {
+	case err != nil:
+		s.logger.Error("workos stand-in failed to delete organization", "org_id", id, "error", err)
+		writeInternalError(w)
+	case !found:
+		writeNotFound(w, "Organization", id)
+	default:
+		w.WriteHeader(http.StatusAccepted)
+	}
 }

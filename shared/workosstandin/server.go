@@ -34,6 +34,23 @@ type Config struct {
 	// Logger receives start-up, key rotation and request logs. Defaults to
 	// slog.Default().
 	Logger *slog.Logger
+	// RedirectURIs are the redirect URIs the hosted login may send a code
+	// to, compared exactly. Empty allows any http URI on a loopback host.
+	// Logout return_to URLs must have the origin of one of them.
+	RedirectURIs []string
+	// AccessTokenTTL is the lifetime of access tokens issued by the
+	// authenticate endpoint. Defaults to AccessTokenTTLDefault.
+	AccessTokenTTL time.Duration
+	// WebhookEndpoints receive every event as a signed POST. URLs must be on
+	// a loopback host. Endpoints registered through the development
+	// endpoint are added to these.
+	WebhookEndpoints []WebhookEndpoint
+	// WebhookAttempts is how many times one delivery is tried. Defaults to
+	// WebhookAttemptsDefault.
+	WebhookAttempts int
+	// WebhookRetryDelay is the wait before the first retry of a delivery,
+	// doubled for each later retry. Defaults to WebhookRetryDelayDefault.
+	WebhookRetryDelay time.Duration
 }
 
 // Server is a WorkOS stand-in. It is an http.Handler and is safe for
@@ -46,6 +63,13 @@ type Server struct {
 	logger   *slog.Logger
 	store    *store
 	handler  http.Handler
+
+	redirectURIs   []string
+	accessTokenTTL time.Duration
+	webhooks       *webhookSender
+	// codes and portalLinks are short-lived and stay in memory.
+	codes       *codeStore
+	portalLinks *portalLinkStore
 }
 
 // New loads the state in cfg.StateDir, creates a first signing key when there
@@ -62,8 +86,34 @@ func New(cfg Config) (*Server, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		problems = append(problems, fmt.Errorf("base URL %q is invalid: want an absolute http or https URL", cfg.BaseURL))
 	}
+	for _, uri := range cfg.RedirectURIs {
+		if u, err := url.Parse(uri); err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" {
+			problems = append(problems, fmt.Errorf("redirect URI %q is invalid: want an absolute URL without a fragment", uri))
+		}
+	}
+	for _, endpoint := range cfg.WebhookEndpoints {
+		if err := validateWebhookEndpoint(endpoint); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	maxTTL := AccessTokenTTLMax
+	if cfg.AccessTokenTTL < 0 || cfg.AccessTokenTTL > maxTTL {
+		problems = append(problems, fmt.Errorf("access token TTL %s is invalid: want 1s..%s", cfg.AccessTokenTTL, maxTTL))
+	}
+	if cfg.WebhookAttempts < 0 || cfg.WebhookRetryDelay < 0 {
+		problems = append(problems, errors.New("webhook attempts and retry delay must not be negative"))
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("configure WorkOS stand-in: %w", errors.Join(problems...))
+	}
+	if cfg.AccessTokenTTL == 0 {
+		cfg.AccessTokenTTL = AccessTokenTTLDefault
+	}
+	if cfg.WebhookAttempts == 0 {
+		cfg.WebhookAttempts = WebhookAttemptsDefault
+	}
+	if cfg.WebhookRetryDelay == 0 {
+		cfg.WebhookRetryDelay = WebhookRetryDelayDefault
 	}
 
 	if cfg.Now == nil {
@@ -88,6 +138,12 @@ func New(cfg Config) (*Server, error) {
 		now:      cfg.Now,
 		logger:   cfg.Logger,
 		store:    st,
+
+		redirectURIs:   cfg.RedirectURIs,
+		accessTokenTTL: cfg.AccessTokenTTL,
+		webhooks:       newWebhookSender(cfg.WebhookEndpoints, cfg.WebhookAttempts, cfg.WebhookRetryDelay, cfg.Now, cfg.Logger),
+		codes:          newCodeStore(),
+		portalLinks:    newPortalLinkStore(),
 	}
 
 	var keyCount int
@@ -121,6 +177,12 @@ func NewHTTPTestServer(cfg Config) (*Server, *httptest.Server, error) {
 	return s, ts, nil
 }
 
+// Close stops webhook retries and waits for deliveries in flight. The
+// stand-in keeps serving requests, but emits no more webhooks.
+func (s *Server) Close() {
+	s.webhooks.close()
+}
+
 // routes maps the WorkOS REST paths that workos-go v4.46.1 calls (see
 // pkg/organizations/client.go and pkg/usermanagement/client.go at that tag)
 // and the development endpoints.
@@ -143,6 +205,43 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /user_management/organization_memberships", s.requireAPIKey(s.handleListMemberships))
 	mux.HandleFunc("GET /user_management/organization_memberships/{id}", s.requireAPIKey(s.handleGetMembership))
 	mux.HandleFunc("PUT /user_management/organization_memberships/{id}", s.requireAPIKey(s.handleUpdateMembership))
+
+	// AuthKit: the hosted login page is a browser page, and authenticate
+	// carries the API key as client_secret in its body, as in WorkOS.
+	mux.HandleFunc("GET /user_management/authorize", s.handleAuthorize)
+	mux.HandleFunc("POST /user_management/authorize", s.handleAuthorizeSubmit)
+	mux.HandleFunc("POST /user_management/authenticate", s.handleAuthenticate)
+	mux.HandleFunc("POST /user_management/sessions/revoke", s.requireAPIKey(s.handleRevokeSession))
+	mux.HandleFunc("GET /user_management/sessions/logout", s.handleLogout)
+
+	mux.HandleFunc("DELETE /organizations/{id}", s.requireAPIKey(s.handleDeleteOrganization))
+	mux.HandleFunc("DELETE /Organizations/{id}", s.requireAPIKey(s.handleDeleteOrganization))
+	mux.HandleFunc("DELETE /user_management/organization_memberships/{id}", s.requireAPIKey(s.handleDeleteMembership))
+
+	mux.HandleFunc("GET /directories", s.requireAPIKey(s.handleListDirectories))
+	mux.HandleFunc("GET /directories/{id}", s.requireAPIKey(s.handleGetDirectory))
+	mux.HandleFunc("DELETE /directories/{id}", s.requireAPIKey(s.handleDeleteDirectory))
+	mux.HandleFunc("GET /directory_users", s.requireAPIKey(s.handleListDirectoryUsers))
+	mux.HandleFunc("GET /directory_users/{id}", s.requireAPIKey(s.handleGetDirectoryUser))
+	mux.HandleFunc("GET /directory_groups", s.requireAPIKey(s.handleListDirectoryGroups))
+	mux.HandleFunc("GET /directory_groups/{id}", s.requireAPIKey(s.handleGetDirectoryGroup))
+
+	mux.HandleFunc("GET /events", s.requireAPIKey(s.handleListEvents))
+
+	mux.HandleFunc("POST /portal/generate_link", s.requireAPIKey(s.handleGeneratePortalLink))
+	mux.HandleFunc("GET /portal/launch", s.handlePortalPage)
+
+	mux.HandleFunc("POST /_standin/directories", s.requireAPIKey(s.handleCreateDirectory))
+	mux.HandleFunc("POST /_standin/directory-users", s.requireAPIKey(s.handleCreateDirectoryUser))
+	mux.HandleFunc("PUT /_standin/directory-users/{id}", s.requireAPIKey(s.handleUpdateDirectoryUser))
+	mux.HandleFunc("POST /_standin/directory-users/{id}/deactivate", s.requireAPIKey(s.handleDeactivateDirectoryUser))
+	mux.HandleFunc("DELETE /_standin/directory-users/{id}", s.requireAPIKey(s.handleDeleteDirectoryUser))
+	mux.HandleFunc("POST /_standin/directory-groups", s.requireAPIKey(s.handleCreateDirectoryGroup))
+	mux.HandleFunc("PUT /_standin/directory-groups/{id}", s.requireAPIKey(s.handleUpdateDirectoryGroup))
+	mux.HandleFunc("DELETE /_standin/directory-groups/{id}", s.requireAPIKey(s.handleDeleteDirectoryGroup))
+	mux.HandleFunc("DELETE /_standin/organization-memberships/{id}", s.requireAPIKey(s.handleDeleteMembership))
+	mux.HandleFunc("DELETE /_standin/organizations/{id}", s.requireAPIKey(s.handleDeleteOrganization))
+	mux.HandleFunc("POST /_standin/webhook-endpoints", s.requireAPIKey(s.handleRegisterWebhook))
 
 	mux.HandleFunc("POST /_standin/access-tokens", s.requireAPIKey(s.handleMintAccessToken))
 	mux.HandleFunc("POST /_standin/rotate-keys", s.requireAPIKey(s.handleRotateKeys))

@@ -779,7 +779,7 @@ func TestNewRejectsInvalidConfigAndState(t *testing.T) {
 
 func TestUnknownRouteReturnsJSONNotFound(t *testing.T) {
 	c := startStandin(t, "")
-	resp, err := c.server.Client().Get(c.server.URL + "/directory_users")
+	resp, err := c.server.Client().Get(c.server.URL + "/audit_logs/events")
 	if err != nil {
 		t.Fatalf("GET: %v", err)
 	}

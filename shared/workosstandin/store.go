@@ -27,6 +27,14 @@ type state struct {
 	// IdempotencyKeys maps the Idempotency-Key of an organization create
 	// request to the organization it created.
 	IdempotencyKeys map[string]string `json:"idempotency_keys"`
+
+	Sessions         []*Session         `json:"sessions,omitempty"`
+	RefreshTokens    []*refreshToken    `json:"refresh_tokens,omitempty"`
+	Directories      []*Directory       `json:"directories,omitempty"`
+	DirectoryUsers   []*directoryUser   `json:"directory_users,omitempty"`
+	DirectoryGroups  []*DirectoryGroup  `json:"directory_groups,omitempty"`
+	Events           []*storedEvent     `json:"events,omitempty"`
+	WebhookEndpoints []*WebhookEndpoint `json:"webhook_endpoints,omitempty"`
 }
 
 // store guards the state and writes it to disk after each change. An empty

@@ -73,7 +73,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		if req.ExternalID != "" {
 			user.ExternalID = &req.ExternalID
 		}
-		st.Users = append(st.Users, user)
+		s.addUserLocked(st, user)
 		created = user
 		return nil
 	})
@@ -150,3 +150,23 @@ func normalizeEmail(raw string) (string, bool) {
 }
 
 func userID(u *User) string { return u.ID }
+
+// newUser returns a user with an email address only, as the hosted login
+// creates one on first sign-in.
+func newUser(email, now string) *User {
+	return &User{
+		Object:        "user",
+		ID:            newID("user"),
+		Email:         email,
+		EmailVerified: true,
+		Metadata:      map[string]string{},
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}
+}
+
+// addUserLocked stores a new user and emits user.created.
+func (s *Server) addUserLocked(st *state, user *User) {
+	st.Users = append(st.Users, user)
+	s.emitLocked(st, EventUserCreated, "", user)
+}
