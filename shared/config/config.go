@@ -22,6 +22,7 @@ const (
 	TokenLeewayDefault               = 30 * time.Second
 	MaxUploadBytesDefault            = 100 << 20
 	AzureOpenAIAPIVersionDefault     = "2024-10-21"
+	ChatRequestTimeoutDefault        = 60 * time.Second
 )
 
 // Embedding providers.
@@ -29,6 +30,14 @@ const (
 	EmbeddingProviderUSELite          = "use-lite"
 	EmbeddingProviderAzureOpenAI      = "azure-openai"
 	EmbeddingProviderOpenAICompatible = "openai-compatible"
+)
+
+// Chat model providers. With ChatProviderNone no language model is
+// configured.
+const (
+	ChatProviderNone             = "none"
+	ChatProviderAzureOpenAI      = "azure-openai"
+	ChatProviderOpenAICompatible = "openai-compatible"
 )
 
 // Config is every setting the handler reads.
@@ -61,6 +70,9 @@ type Config struct {
 
 	// Embedding selects and configures the embedding model.
 	Embedding Embedding
+
+	// Chat selects and configures the chat language model.
+	Chat Chat
 
 	// PDFiumCacheDir keeps the compiled PDFium WebAssembly module between
 	// process starts (PDFIUM_CACHE_DIR); empty means compile on every start.
@@ -128,6 +140,28 @@ type Embedding struct {
 	Dimensions int
 }
 
+// Chat configures the chat language model. It reads the same endpoint, key
+// and api-version settings as Embedding, so one Azure OpenAI resource or
+// OpenAI-compatible server can serve both.
+type Chat struct {
+	// Provider is none (the default: no language model), azure-openai or
+	// openai-compatible (CHAT_PROVIDER).
+	Provider string
+
+	AzureOpenAIEndpoint   string // AZURE_OPENAI_ENDPOINT
+	AzureOpenAIAPIKey     string // AZURE_OPENAI_API_KEY; empty means Entra ID
+	AzureOpenAIDeployment string // AZURE_OPENAI_CHAT_DEPLOYMENT
+	AzureOpenAIAPIVersion string // AZURE_OPENAI_API_VERSION
+
+	OpenAIBaseURL string // OPENAI_BASE_URL
+	OpenAIAPIKey  string // OPENAI_API_KEY
+	OpenAIModel   string // OPENAI_CHAT_MODEL
+
+	// RequestTimeout bounds one HTTP attempt to the model, streaming
+	// included (CHAT_REQUEST_TIMEOUT).
+	RequestTimeout time.Duration
+}
+
 // Load reads the configuration through getenv (os.Getenv in production).
 func Load(getenv func(string) string) (*Config, error) {
 	r := reader{getenv: getenv}
@@ -143,6 +177,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	cfg.ServiceBus = r.serviceBus("ServiceBusConnection")
 	cfg.WorkOS = r.workOS()
 	cfg.Embedding = r.embedding()
+	cfg.Chat = r.chat()
 	if err := errors.Join(r.errs...); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
@@ -305,4 +340,46 @@ func (r *reader) embedding() Embedding {
 		r.fail("EMBEDDING_PROVIDER", "invalid value %q: want use-lite, azure-openai or openai-compatible", e.Provider)
 	}
 	return e
+}
+
+func (r *reader) chat() Chat {
+	c := Chat{
+		Provider:       r.optional("CHAT_PROVIDER", ChatProviderNone),
+		RequestTimeout: r.duration("CHAT_REQUEST_TIMEOUT", ChatRequestTimeoutDefault),
+	}
+	if c.RequestTimeout == 0 {
+		r.fail("CHAT_REQUEST_TIMEOUT", "invalid value %q: want a positive duration such as 60s", r.getenv("CHAT_REQUEST_TIMEOUT"))
+		c.RequestTimeout = ChatRequestTimeoutDefault
+	}
+	switch c.Provider {
+	case ChatProviderNone:
+	case ChatProviderAzureOpenAI:
+		c.AzureOpenAIEndpoint = r.optional("AZURE_OPENAI_ENDPOINT", "")
+		c.AzureOpenAIAPIKey = r.optional("AZURE_OPENAI_API_KEY", "")
+		c.AzureOpenAIDeployment = r.optional("AZURE_OPENAI_CHAT_DEPLOYMENT", "")
+		c.AzureOpenAIAPIVersion = r.optional("AZURE_OPENAI_API_VERSION", AzureOpenAIAPIVersionDefault)
+		if c.AzureOpenAIEndpoint == "" {
+			r.fail("AZURE_OPENAI_ENDPOINT", "missing: required when CHAT_PROVIDER is azure-openai")
+		} else {
+			c.AzureOpenAIEndpoint = r.absoluteURL("AZURE_OPENAI_ENDPOINT", c.AzureOpenAIEndpoint)
+		}
+		if c.AzureOpenAIDeployment == "" {
+			r.fail("AZURE_OPENAI_CHAT_DEPLOYMENT", "missing: required when CHAT_PROVIDER is azure-openai (the name of the chat model deployment)")
+		}
+	case ChatProviderOpenAICompatible:
+		c.OpenAIBaseURL = r.optional("OPENAI_BASE_URL", "")
+		c.OpenAIAPIKey = r.optional("OPENAI_API_KEY", "")
+		c.OpenAIModel = r.optional("OPENAI_CHAT_MODEL", "")
+		if c.OpenAIBaseURL == "" {
+			r.fail("OPENAI_BASE_URL", "missing: required when CHAT_PROVIDER is openai-compatible")
+		} else {
+			c.OpenAIBaseURL = r.absoluteURL("OPENAI_BASE_URL", c.OpenAIBaseURL)
+		}
+		if c.OpenAIModel == "" {
+			r.fail("OPENAI_CHAT_MODEL", "missing: required when CHAT_PROVIDER is openai-compatible")
+		}
+	default:
+		r.fail("CHAT_PROVIDER", "invalid value %q: want none, azure-openai or openai-compatible", c.Provider)
+	}
+	return c
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(values map[string]string) func(string) string {
@@ -94,5 +95,92 @@ func TestLoadIssuerAllowList(t *testing.T) {
 	}
 	if len(cfg.WorkOS.Issuers) != 2 || cfg.WorkOS.Issuers[0] != "https://auth.contoso.com" {
 		t.Errorf("Issuers = %v", cfg.WorkOS.Issuers)
+	}
+}
+
+func TestLoadChatDefaultsToNone(t *testing.T) {
+	cfg, err := Load(env(validSettings()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Chat.Provider != ChatProviderNone {
+		t.Errorf("Provider = %q, want %q", cfg.Chat.Provider, ChatProviderNone)
+	}
+	if cfg.Chat.RequestTimeout != ChatRequestTimeoutDefault {
+		t.Errorf("RequestTimeout = %s, want %s", cfg.Chat.RequestTimeout, ChatRequestTimeoutDefault)
+	}
+}
+
+func TestLoadChatAzureOpenAI(t *testing.T) {
+	settings := validSettings()
+	settings["CHAT_PROVIDER"] = "azure-openai"
+	settings["AZURE_OPENAI_ENDPOINT"] = "https://contoso.openai.azure.com/"
+	settings["AZURE_OPENAI_CHAT_DEPLOYMENT"] = "gpt-4o-mini"
+	settings["AZURE_OPENAI_API_KEY"] = "key"
+	settings["CHAT_REQUEST_TIMEOUT"] = "90s"
+	cfg, err := Load(env(settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Chat{
+		Provider:              ChatProviderAzureOpenAI,
+		AzureOpenAIEndpoint:   "https://contoso.openai.azure.com",
+		AzureOpenAIAPIKey:     "key",
+		AzureOpenAIDeployment: "gpt-4o-mini",
+		AzureOpenAIAPIVersion: AzureOpenAIAPIVersionDefault,
+		RequestTimeout:        90 * time.Second,
+	}
+	if cfg.Chat != want {
+		t.Errorf("Chat = %+v, want %+v", cfg.Chat, want)
+	}
+}
+
+func TestLoadChatOpenAICompatible(t *testing.T) {
+	settings := validSettings()
+	settings["CHAT_PROVIDER"] = "openai-compatible"
+	settings["OPENAI_BASE_URL"] = "http://10.0.0.5:8000/v1"
+	settings["OPENAI_CHAT_MODEL"] = "llama-3.1-8b-instruct"
+	cfg, err := Load(env(settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Chat.OpenAIBaseURL != "http://10.0.0.5:8000/v1" || cfg.Chat.OpenAIModel != "llama-3.1-8b-instruct" || cfg.Chat.OpenAIAPIKey != "" {
+		t.Errorf("Chat = %+v", cfg.Chat)
+	}
+	// The embedding provider stays the offline default.
+	if cfg.Embedding.Provider != EmbeddingProviderUSELite {
+		t.Errorf("Embedding.Provider = %q", cfg.Embedding.Provider)
+	}
+}
+
+func TestLoadChatReportsEverySetting(t *testing.T) {
+	tests := []struct {
+		name     string
+		settings map[string]string
+		want     []string
+	}{
+		{"azure missing", map[string]string{"CHAT_PROVIDER": "azure-openai"}, []string{"AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_CHAT_DEPLOYMENT"}},
+		{"azure invalid endpoint", map[string]string{"CHAT_PROVIDER": "azure-openai", "AZURE_OPENAI_ENDPOINT": "contoso", "AZURE_OPENAI_CHAT_DEPLOYMENT": "d"}, []string{"AZURE_OPENAI_ENDPOINT"}},
+		{"compatible missing", map[string]string{"CHAT_PROVIDER": "openai-compatible"}, []string{"OPENAI_BASE_URL", "OPENAI_CHAT_MODEL"}},
+		{"unknown provider", map[string]string{"CHAT_PROVIDER": "gemini"}, []string{"CHAT_PROVIDER"}},
+		{"invalid timeout", map[string]string{"CHAT_REQUEST_TIMEOUT": "soon"}, []string{"CHAT_REQUEST_TIMEOUT"}},
+		{"zero timeout", map[string]string{"CHAT_REQUEST_TIMEOUT": "0s"}, []string{"CHAT_REQUEST_TIMEOUT"}},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			settings := validSettings()
+			for name, value := range test.settings {
+				settings[name] = value
+			}
+			_, err := Load(env(settings))
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			for _, name := range test.want {
+				if !strings.Contains(err.Error(), "setting "+name+":") {
+					t.Errorf("error does not name %s:\n%v", name, err)
+				}
+			}
+		})
 	}
 }
