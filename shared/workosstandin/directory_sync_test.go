@@ -218,7 +218,7 @@ func TestDirectoryUserLifecycleEmitsEvents(t *testing.T) {
 	}
 
 	var added struct {
-		DirectoryID string `json:"directory_id"`
+		DirectoryID string              `json:"directory_id"`
 		User        struct{ ID string } `json:"user"`
 		Group       struct{ ID string } `json:"group"`
 	}
