@@ -87,8 +87,6 @@ func TestConversationListPagesNewestFirst(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		// The three rows share one transaction timestamp at most, so the id
-		// breaks ties; compare against the same order here.
 		if len(page1) != 2 {
 			t.Fatalf("page 1 has %d conversations, want 2", len(page1))
 		}
