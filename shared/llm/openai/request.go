@@ -167,7 +167,7 @@ func (c *Client) send(ctx, attemptCtx context.Context, payload []byte, accept st
 
 	response, err := c.httpClient.Do(request)
 	if err != nil {
-		return nil, c.transientWait(ctx), c.transportError("send request to", err)
+		return nil, c.transientWait(ctx), c.transportError(attemptCtx, "send request to", err)
 	}
 	if response.StatusCode == http.StatusOK {
 		return response, 0, nil
@@ -176,7 +176,7 @@ func (c *Client) send(ctx, attemptCtx context.Context, payload []byte, accept st
 
 	raw, err := io.ReadAll(io.LimitReader(response.Body, maxResponseBytes))
 	if err != nil {
-		return nil, c.transientWait(ctx), c.transportError("read error response from", err)
+		return nil, c.transientWait(ctx), c.transportError(attemptCtx, "read error response from", err)
 	}
 	apiErr := c.newAPIError(response.StatusCode, raw)
 	if !apiErr.Temporary() {
@@ -195,10 +195,11 @@ func (c *Client) transientWait(ctx context.Context) time.Duration {
 	return 0
 }
 
-// transportError wraps a network or timeout error with the URL and, for a
-// timed-out attempt, the timeout.
-func (c *Client) transportError(action string, err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
+// transportError wraps a network or timeout error with the URL and, when
+// the attempt's own deadline expired, RequestTimeout. Other deadlines, such
+// as the http.Client's Timeout, keep their own message.
+func (c *Client) transportError(attemptCtx context.Context, action string, err error) error {
+	if errors.Is(attemptCtx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("%s %s: timed out after %s (CHAT_REQUEST_TIMEOUT): %w", action, c.url, c.config.RequestTimeout, err)
 	}
 	return fmt.Errorf("%s %s: %w", action, c.url, err)
@@ -214,7 +215,7 @@ func (c *Client) completeOnce(ctx, attemptCtx context.Context, payload []byte) (
 
 	raw, err := io.ReadAll(io.LimitReader(response.Body, maxResponseBytes))
 	if err != nil {
-		return nil, c.transientWait(ctx), c.transportError("read response from", err)
+		return nil, c.transientWait(ctx), c.transportError(attemptCtx, "read response from", err)
 	}
 	completion, err := decodeCompletion(raw)
 	if err != nil {

@@ -98,7 +98,7 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 	// A server that ignores "stream": true answers with one JSON
 	// completion; deliver it as a single delta.
 	if mediaType, _, _ := mime.ParseMediaType(response.Header.Get("Content-Type")); mediaType == "application/json" {
-		return c.deliverWholeCompletion(ctx, response.Body, deliver)
+		return c.deliverWholeCompletion(ctx, attemptCtx, response.Body, deliver)
 	}
 
 	result := &llm.Response{UsageEstimated: true}
@@ -125,7 +125,7 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 			return fail(c.transientWait(ctx), fmt.Errorf("read stream from %s: the stream ended before [DONE]: %w", c.url, io.ErrUnexpectedEOF))
 		}
 		if err != nil {
-			return fail(c.transientWait(ctx), c.transportError("read stream from", err))
+			return fail(c.transientWait(ctx), c.transportError(attemptCtx, "read stream from", err))
 		}
 		if data == doneData {
 			break
@@ -174,10 +174,10 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 
 // deliverWholeCompletion decodes a non-streamed completion from body and
 // delivers its content as one delta.
-func (c *Client) deliverWholeCompletion(ctx context.Context, body io.Reader, deliver func(string) error) (*llm.Response, time.Duration, error) {
+func (c *Client) deliverWholeCompletion(ctx, attemptCtx context.Context, body io.Reader, deliver func(string) error) (*llm.Response, time.Duration, error) {
 	raw, err := io.ReadAll(io.LimitReader(body, maxResponseBytes))
 	if err != nil {
-		return nil, c.transientWait(ctx), c.transportError("read response from", err)
+		return nil, c.transientWait(ctx), c.transportError(attemptCtx, "read response from", err)
 	}
 	completion, err := decodeCompletion(raw)
 	if err != nil {
