@@ -26,6 +26,8 @@ import (
 	"github.com/bondingai/platform/shared/httpapi"
 	"github.com/bondingai/platform/shared/identity"
 	"github.com/bondingai/platform/shared/ingest"
+	"github.com/bondingai/platform/shared/llm"
+	llmopenai "github.com/bondingai/platform/shared/llm/openai"
 	"github.com/bondingai/platform/shared/queue"
 	"github.com/bondingai/platform/shared/queue/localqueue"
 	"github.com/bondingai/platform/shared/retrieval"
@@ -51,6 +53,8 @@ type Platform struct {
 	Documents *documents.Service
 	Ingest    *ingest.Service
 	Search    *retrieval.Searcher
+	// ChatModel generates chat completions; nil when CHAT_PROVIDER is none.
+	ChatModel llm.Model
 
 	// QueueCheck reports whether the queue is reachable, for the health
 	// endpoint; nil when the queue offers no cheap check.
@@ -95,6 +99,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platf
 		return nil, err
 	}
 	if p.Embedder, err = newEmbedder(cfg.Embedding, credential, httpClient, logger); err != nil {
+		return nil, err
+	}
+	if p.ChatModel, err = newChatModel(cfg.Chat, credential, httpClient, logger); err != nil {
 		return nil, err
 	}
 	if p.Extractor, err = extract.New(extract.Config{CacheDir: cfg.PDFiumCacheDir, MaxFileBytes: cfg.MaxUploadBytes}); err != nil {
@@ -181,10 +188,47 @@ func newEmbedder(cfg config.Embedding, credential azcore.TokenCredential, httpCl
 	return nil, errors.New("unknown embedding provider " + cfg.Provider)
 }
 
+// newChatModel returns the configured chat model, or nil for CHAT_PROVIDER
+// none. The model sends through a copy of the outbound client without its
+// overall timeout, which would cut off long streams, and bounds each attempt
+// with CHAT_REQUEST_TIMEOUT instead.
+func newChatModel(cfg config.Chat, credential azcore.TokenCredential, httpClient *http.Client, logger *slog.Logger) (llm.Model, error) {
+	streamingClient := *httpClient
+	streamingClient.Timeout = 0
+
+	var modelConfig llmopenai.Config
+	switch cfg.Provider {
+	case config.ChatProviderNone:
+		return nil, nil
+	case config.ChatProviderAzureOpenAI:
+		modelConfig = llmopenai.Config{
+			Provider: llmopenai.ProviderAzureOpenAI, Endpoint: cfg.AzureOpenAIEndpoint, Deployment: cfg.AzureOpenAIDeployment,
+			APIVersion: cfg.AzureOpenAIAPIVersion, APIKey: cfg.AzureOpenAIAPIKey, Credential: credential,
+		}
+	case config.ChatProviderOpenAICompatible:
+		modelConfig = llmopenai.Config{
+			Provider: llmopenai.ProviderOpenAICompatible, Endpoint: cfg.OpenAIBaseURL, Model: cfg.OpenAIModel, APIKey: cfg.OpenAIAPIKey,
+		}
+	default:
+		return nil, errors.New("unknown chat provider " + cfg.Provider)
+	}
+	modelConfig.RequestTimeout = cfg.RequestTimeout
+	modelConfig.Logger = logger
+
+	// Return the client only on success, so that a failure never yields a
+	// non-nil llm.Model holding a nil *Client.
+	model, err := llmopenai.New(modelConfig, &streamingClient)
+	if err != nil {
+		return nil, err
+	}
+	return model, nil
+}
+
 // needsCredential reports whether any connection authenticates with Entra ID.
 func needsCredential(cfg *config.Config) bool {
 	return cfg.DocumentStorage.ConnectionString == "" ||
-		(cfg.Embedding.Provider == config.EmbeddingProviderAzureOpenAI && cfg.Embedding.AzureOpenAIAPIKey == "")
+		(cfg.Embedding.Provider == config.EmbeddingProviderAzureOpenAI && cfg.Embedding.AzureOpenAIAPIKey == "") ||
+		(cfg.Chat.Provider == config.ChatProviderAzureOpenAI && cfg.Chat.AzureOpenAIAPIKey == "")
 }
 
 // httpModelChunkTokens sizes chunks for the HTTP embedding models, whose
