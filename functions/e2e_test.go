@@ -153,6 +153,8 @@ func startPlatform(t *testing.T) (*platformUnderTest, *workosstandin.Server, str
 		"WORKOS_API_BASE_URL":      standinServer.URL,
 		"WORKOS_CLIENT_ID":         e2eClientID,
 		"WORKOS_API_KEY":           e2eAPIKey,
+		"SESSION_COOKIE_KEY":       "ZGV2LW9ubHktc2Vzc2lvbi1jb29raWUta2V5LTMyYiE=",
+		"AUTH_REDIRECT_URI":        "http://127.0.0.1/api/auth/callback",
 		"EMBEDDING_PROVIDER":       "use-lite",
 		"EMBEDDING_MODEL_DIR":      modelDir(t),
 		"PDFIUM_CACHE_DIR":         filepath.Join(os.TempDir(), "bondingai-test-pdfium"),

@@ -4,11 +4,16 @@
 package functions
 
 import (
+	authcallback "github.com/bondingai/platform/functions/AuthCallback"
+	authlogin "github.com/bondingai/platform/functions/AuthLogin"
+	authlogout "github.com/bondingai/platform/functions/AuthLogout"
+	authswitchorganization "github.com/bondingai/platform/functions/AuthSwitchOrganization"
 	document "github.com/bondingai/platform/functions/Document"
 	documents "github.com/bondingai/platform/functions/Documents"
 	embedchunks "github.com/bondingai/platform/functions/EmbedChunks"
 	health "github.com/bondingai/platform/functions/Health"
 	ingestdocument "github.com/bondingai/platform/functions/IngestDocument"
+	me "github.com/bondingai/platform/functions/Me"
 	search "github.com/bondingai/platform/functions/Search"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/platform"
@@ -16,12 +21,17 @@ import (
 
 // registrations maps each function folder name to its Register.
 var registrations = map[string]func(*customhandler.App, *platform.Platform){
-	health.Name:         health.Register,
-	documents.Name:      documents.Register,
-	document.Name:       document.Register,
-	search.Name:         search.Register,
-	ingestdocument.Name: ingestdocument.Register,
-	embedchunks.Name:    embedchunks.Register,
+	health.Name:                 health.Register,
+	documents.Name:              documents.Register,
+	document.Name:               document.Register,
+	search.Name:                 search.Register,
+	ingestdocument.Name:         ingestdocument.Register,
+	embedchunks.Name:            embedchunks.Register,
+	authlogin.Name:              authlogin.Register,
+	authcallback.Name:           authcallback.Register,
+	authswitchorganization.Name: authswitchorganization.Register,
+	authlogout.Name:             authlogout.Register,
+	me.Name:                     me.Register,
 }
 
 // Register adds every function to app.

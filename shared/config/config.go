@@ -6,6 +6,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -68,6 +69,9 @@ type Config struct {
 	// WorkOS holds the identity provider settings.
 	WorkOS WorkOS
 
+	// Session configures browser sign-in and the session cookie.
+	Session Session
+
 	// Embedding selects and configures the embedding model.
 	Embedding Embedding
 
@@ -117,6 +121,28 @@ type WorkOS struct {
 // JWKSURL returns the key set URL for the client, as WorkOS publishes it.
 func (w WorkOS) JWKSURL() string {
 	return w.APIBaseURL + "/sso/jwks/" + url.PathEscape(w.ClientID)
+}
+
+// SessionCookieKeySize is the length of a session cookie key in bytes.
+const SessionCookieKeySize = 32
+
+// Session configures AuthKit browser sign-in and the sealed session cookie.
+type Session struct {
+	// CookieKey seals the session and login cookies (SESSION_COOKIE_KEY,
+	// 32 bytes in base64).
+	CookieKey []byte
+	// PreviousCookieKey still opens cookies sealed before a key rotation
+	// (SESSION_COOKIE_PREVIOUS_KEY, optional); nil when unset.
+	PreviousCookieKey []byte
+	// RedirectURI is the callback URL WorkOS sends the browser back to,
+	// this platform's /api/auth/callback (AUTH_REDIRECT_URI). It must be
+	// listed as a redirect URI of the WorkOS environment.
+	RedirectURI string
+	// PublicBaseURL is the origin browsers load the platform from
+	// (PUBLIC_BASE_URL, default: the origin of AUTH_REDIRECT_URI). The
+	// CSRF check compares the Origin header with it, and logout returns
+	// there.
+	PublicBaseURL string
 }
 
 // Embedding configures the embedding model.
@@ -176,6 +202,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	cfg.DocumentStorage = r.storage("DocumentStorage")
 	cfg.ServiceBus = r.serviceBus("ServiceBusConnection")
 	cfg.WorkOS = r.workOS()
+	cfg.Session = r.session()
 	cfg.Embedding = r.embedding()
 	cfg.Chat = r.chat()
 	if err := errors.Join(r.errs...); err != nil {
@@ -340,6 +367,47 @@ func (r *reader) embedding() Embedding {
 		r.fail("EMBEDDING_PROVIDER", "invalid value %q: want use-lite, azure-openai or openai-compatible", e.Provider)
 	}
 	return e
+}
+
+func (r *reader) session() Session {
+	s := Session{
+		CookieKey:   r.cookieKey("SESSION_COOKIE_KEY", r.required("SESSION_COOKIE_KEY")),
+		RedirectURI: r.required("AUTH_REDIRECT_URI"),
+	}
+	if previous := r.optional("SESSION_COOKIE_PREVIOUS_KEY", ""); previous != "" {
+		s.PreviousCookieKey = r.cookieKey("SESSION_COOKIE_PREVIOUS_KEY", previous)
+	}
+	if s.RedirectURI != "" {
+		s.RedirectURI = r.absoluteURL("AUTH_REDIRECT_URI", s.RedirectURI)
+	}
+	if base := r.optional("PUBLIC_BASE_URL", ""); base != "" {
+		s.PublicBaseURL = r.absoluteURL("PUBLIC_BASE_URL", base)
+	} else if u, err := url.Parse(s.RedirectURI); err == nil && u.Host != "" {
+		s.PublicBaseURL = u.Scheme + "://" + u.Host
+	}
+	return s
+}
+
+// cookieKey decodes a 32-byte key given in standard or URL-safe base64,
+// with or without padding. It reports a problem without the value, which
+// is a secret.
+func (r *reader) cookieKey(name, value string) []byte {
+	if value == "" {
+		return nil
+	}
+	for _, encoding := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		key, err := encoding.DecodeString(value)
+		if err != nil {
+			continue
+		}
+		if len(key) != SessionCookieKeySize {
+			r.fail(name, "invalid value: decodes to %d bytes, want %d (create one with: openssl rand -base64 32)", len(key), SessionCookieKeySize)
+			return nil
+		}
+		return key
+	}
+	r.fail(name, "invalid value: want %d bytes in base64 (create one with: openssl rand -base64 32)", SessionCookieKeySize)
+	return nil
 }
 
 func (r *reader) chat() Chat {

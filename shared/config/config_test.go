@@ -17,6 +17,8 @@ func validSettings() map[string]string {
 		"ServiceBusConnection": "postgres://postgres@127.0.0.1:54320/localqueue",
 		"WORKOS_CLIENT_ID":     "client_local",
 		"EMBEDDING_MODEL_DIR":  "/models/use-lite",
+		"SESSION_COOKIE_KEY":   "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"AUTH_REDIRECT_URI":    "https://app.contoso.example/api/auth/callback",
 	}
 }
 
@@ -95,6 +97,53 @@ func TestLoadIssuerAllowList(t *testing.T) {
 	}
 	if len(cfg.WorkOS.Issuers) != 2 || cfg.WorkOS.Issuers[0] != "https://auth.contoso.com" {
 		t.Errorf("Issuers = %v", cfg.WorkOS.Issuers)
+	}
+}
+
+func TestLoadSessionSettings(t *testing.T) {
+	settings := validSettings()
+	settings["SESSION_COOKIE_PREVIOUS_KEY"] = "_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-8"
+	cfg, err := Load(env(settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Session.CookieKey) != 32 || cfg.Session.CookieKey[31] != 31 {
+		t.Errorf("CookieKey = %v, want the bytes 0..31", cfg.Session.CookieKey)
+	}
+	if len(cfg.Session.PreviousCookieKey) != 32 {
+		t.Errorf("PreviousCookieKey has %d bytes, want 32 from URL-safe base64", len(cfg.Session.PreviousCookieKey))
+	}
+	if got, want := cfg.Session.PublicBaseURL, "https://app.contoso.example"; got != want {
+		t.Errorf("PublicBaseURL = %q, want the redirect URI's origin %q", got, want)
+	}
+}
+
+func TestLoadRejectsInvalidSessionSettings(t *testing.T) {
+	settings := validSettings()
+	settings["SESSION_COOKIE_KEY"] = "c2hvcnQ="
+	settings["SESSION_COOKIE_PREVIOUS_KEY"] = "not base64!"
+	settings["AUTH_REDIRECT_URI"] = "/api/auth/callback"
+	settings["PUBLIC_BASE_URL"] = "app.contoso.example"
+	_, err := Load(env(settings))
+	if err == nil {
+		t.Fatal("Load accepted invalid session settings")
+	}
+	for _, name := range []string{"SESSION_COOKIE_KEY", "SESSION_COOKIE_PREVIOUS_KEY", "AUTH_REDIRECT_URI", "PUBLIC_BASE_URL"} {
+		if !strings.Contains(err.Error(), "setting "+name+":") {
+			t.Errorf("error does not name %s:\n%v", name, err)
+		}
+	}
+	if strings.Contains(err.Error(), "c2hvcnQ") {
+		t.Errorf("error repeats the secret key value:\n%v", err)
+	}
+
+	delete(settings, "SESSION_COOKIE_KEY")
+	delete(settings, "AUTH_REDIRECT_URI")
+	_, err = Load(env(settings))
+	for _, name := range []string{"SESSION_COOKIE_KEY", "AUTH_REDIRECT_URI"} {
+		if err == nil || !strings.Contains(err.Error(), "setting "+name+": missing") {
+			t.Errorf("error does not report %s missing:\n%v", name, err)
+		}
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/workos/workos-go/v4/pkg/organizations"
+	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/bondingai/platform/shared/blobstore"
 	"github.com/bondingai/platform/shared/chunking"
@@ -31,6 +33,7 @@ import (
 	"github.com/bondingai/platform/shared/queue"
 	"github.com/bondingai/platform/shared/queue/localqueue"
 	"github.com/bondingai/platform/shared/retrieval"
+	"github.com/bondingai/platform/shared/session"
 	"github.com/bondingai/platform/shared/store"
 )
 
@@ -49,6 +52,9 @@ type Platform struct {
 	Extractor *extract.Extractor
 	Validator *identity.Validator
 	Resolver  *httpapi.Resolver
+	// Sessions runs the AuthKit sign-in and authenticates requests by
+	// session cookie or bearer token.
+	Sessions *session.Manager
 
 	Documents *documents.Service
 	Ingest    *ingest.Service
@@ -118,6 +124,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platf
 	}
 	p.closers = append(p.closers, p.Validator.Close)
 	p.Resolver = &httpapi.Resolver{Store: p.Store}
+	if p.Sessions, err = newSessions(cfg, p, httpClient); err != nil {
+		return nil, err
+	}
 
 	p.Documents = &documents.Service{Store: p.Store, Blobs: p.Blobs, MaxUploadBytes: cfg.MaxUploadBytes}
 	p.Ingest = &ingest.Service{
@@ -138,9 +147,34 @@ func (p *Platform) Close() {
 }
 
 // Authenticated wraps h so that it runs only for a caller with a valid
-// access token, with the caller's Principal in the request context.
+// access token, from an "Authorization: Bearer" header or the session
+// cookie, with the caller's Principal in the request context.
 func (p *Platform) Authenticated(h http.Handler) http.Handler {
-	return identity.Authenticate(p.Validator)(p.Resolver.RequirePrincipal(h))
+	return p.Sessions.Authenticate(p.Resolver.RequirePrincipal(h))
+}
+
+// newSessions builds the session manager with WorkOS clients that use the
+// platform's outbound HTTP client.
+func newSessions(cfg *config.Config, p *Platform, httpClient *http.Client) (*session.Manager, error) {
+	sealer, err := session.NewSealer(cfg.Session.CookieKey, cfg.Session.PreviousCookieKey)
+	if err != nil {
+		return nil, err
+	}
+	users := usermanagement.NewClient(cfg.WorkOS.APIKey)
+	users.Endpoint = cfg.WorkOS.APIBaseURL
+	users.HTTPClient = httpClient
+	orgs := &organizations.Client{APIKey: cfg.WorkOS.APIKey, Endpoint: cfg.WorkOS.APIBaseURL, HTTPClient: httpClient}
+	return session.New(session.Config{
+		ClientID:      cfg.WorkOS.ClientID,
+		RedirectURI:   cfg.Session.RedirectURI,
+		PublicBaseURL: cfg.Session.PublicBaseURL,
+		Users:         users,
+		Organizations: orgs,
+		Validator:     p.Validator,
+		Sealer:        sealer,
+		Store:         p.Store,
+		Logger:        p.Logger,
+	})
 }
 
 func (p *Platform) openQueue(ctx context.Context) error {
