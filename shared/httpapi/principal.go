@@ -47,6 +47,8 @@ type Resolver struct {
 
 	mu    sync.Mutex
 	known map[[2]string]Principal
+	// sessions holds the session ids already recorded by this process.
+	sessions map[string]struct{}
 }
 
 // Resolve returns the platform's ids for claims.
@@ -103,6 +105,50 @@ func (r *Resolver) RequirePrincipal(next http.Handler) http.Handler {
 			return
 		}
 		ctx := customhandler.WithLogAttrs(req.Context(), slog.String("org_id", p.OrgID.String()), slog.String("user_id", p.UserID.String()))
+		if err := r.recordSession(ctx, p); err != nil {
+			customhandler.Logger(ctx).Error("record session", slog.Any("error", err))
+			problem.Write(w, req, http.StatusServiceUnavailable, "The service cannot reach its database. Retry shortly.")
+			return
+		}
+
+		// A deprovisioned user keeps a valid access token until it expires,
+		// so every request checks the identity mirror the sync maintains.
+		reason, err := r.Store.AccessDenial(ctx, p.OrgID, p.UserID)
+		if err != nil {
+			customhandler.Logger(ctx).Error("check access", slog.Any("error", err))
+			problem.Write(w, req, http.StatusServiceUnavailable, "The service cannot reach its database. Retry shortly.")
+			return
+		}
+		if reason != "" {
+			customhandler.Logger(ctx).Warn("request from a deprovisioned user denied", slog.String("reason", reason))
+			problem.Write(w, req, http.StatusForbidden, "Your access to this organization has been removed. Contact your administrator.")
+			return
+		}
 		next.ServeHTTP(w, req.WithContext(ContextWithPrincipal(ctx, p)))
 	})
+}
+
+// recordSession stores the token's session id once per process, so that
+// deprovisioning the user can revoke the session in WorkOS.
+func (r *Resolver) recordSession(ctx context.Context, p *Principal) error {
+	sessionID := p.Claims.SessionID
+	if sessionID == "" {
+		return nil
+	}
+	r.mu.Lock()
+	_, seen := r.sessions[sessionID]
+	r.mu.Unlock()
+	if seen {
+		return nil
+	}
+	if err := r.Store.RecordSession(ctx, sessionID, p.OrgID, p.UserID); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if r.sessions == nil {
+		r.sessions = map[string]struct{}{}
+	}
+	r.sessions[sessionID] = struct{}{}
+	r.mu.Unlock()
+	return nil
 }
