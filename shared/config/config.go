@@ -24,6 +24,9 @@ const (
 	MaxUploadBytesDefault            = 100 << 20
 	AzureOpenAIAPIVersionDefault     = "2024-10-21"
 	ChatRequestTimeoutDefault        = 60 * time.Second
+	WebhookToleranceDefault          = 3 * time.Minute
+	EventsPageSizeDefault            = 100
+	EventsMaxPagesDefault            = 50
 )
 
 // Embedding providers.
@@ -71,6 +74,9 @@ type Config struct {
 
 	// Session configures browser sign-in and the session cookie.
 	Session Session
+
+	// DirectorySync configures the identity sync and the WorkOS webhook.
+	DirectorySync DirectorySync
 
 	// Embedding selects and configures the embedding model.
 	Embedding Embedding
@@ -203,6 +209,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	cfg.ServiceBus = r.serviceBus("ServiceBusConnection")
 	cfg.WorkOS = r.workOS()
 	cfg.Session = r.session()
+	cfg.DirectorySync = r.directorySync()
 	cfg.Embedding = r.embedding()
 	cfg.Chat = r.chat()
 	if err := errors.Join(r.errs...); err != nil {
@@ -450,4 +457,45 @@ func (r *reader) chat() Chat {
 		r.fail("CHAT_PROVIDER", "invalid value %q: want none, azure-openai or openai-compatible", c.Provider)
 	}
 	return c
+}
+
+// eventsPageSizeMax is the largest page the WorkOS Events API serves.
+const eventsPageSizeMax = 100
+
+// DirectorySync configures the sync of the identity mirror from the WorkOS
+// Events API and the webhook endpoint that makes it run sooner.
+type DirectorySync struct {
+	// WebhookSecrets are the webhook endpoint's signing secrets
+	// (WORKOS_WEBHOOK_SECRET, comma separated). During a secret rotation
+	// list the new and the old secret.
+	WebhookSecrets []string
+	// WebhookTolerance is the accepted difference between a delivery's
+	// signed timestamp and the clock, past or future (WORKOS_WEBHOOK_TOLERANCE).
+	WebhookTolerance time.Duration
+	// EventsPageSize is the number of events per Events API request, 1 to
+	// 100 (WORKOS_EVENTS_PAGE_SIZE).
+	EventsPageSize int
+	// EventsMaxPages bounds the pages one sync run reads
+	// (WORKOS_EVENTS_MAX_PAGES); the next run continues from the cursor.
+	EventsMaxPages int
+}
+
+func (r *reader) directorySync() DirectorySync {
+	d := DirectorySync{
+		WebhookTolerance: r.duration("WORKOS_WEBHOOK_TOLERANCE", WebhookToleranceDefault),
+		EventsPageSize:   r.positiveInt("WORKOS_EVENTS_PAGE_SIZE", EventsPageSizeDefault),
+		EventsMaxPages:   r.positiveInt("WORKOS_EVENTS_MAX_PAGES", EventsMaxPagesDefault),
+	}
+	for _, secret := range strings.Split(r.required("WORKOS_WEBHOOK_SECRET"), ",") {
+		if secret = strings.TrimSpace(secret); secret != "" {
+			d.WebhookSecrets = append(d.WebhookSecrets, secret)
+		}
+	}
+	if d.EventsPageSize > eventsPageSizeMax {
+		r.fail("WORKOS_EVENTS_PAGE_SIZE", "invalid value %d: WorkOS serves at most %d events per page", d.EventsPageSize, eventsPageSizeMax)
+	}
+	if d.WebhookTolerance == 0 {
+		r.fail("WORKOS_WEBHOOK_TOLERANCE", "invalid value 0: want a duration such as 3m")
+	}
+	return d
 }

@@ -12,13 +12,14 @@ func env(values map[string]string) func(string) string {
 
 func validSettings() map[string]string {
 	return map[string]string{
-		"DATABASE_URL":         "postgres://bondingai_app@127.0.0.1:54320/bondingai",
-		"DocumentStorage":      "UseDevelopmentStorage=true",
-		"ServiceBusConnection": "postgres://postgres@127.0.0.1:54320/localqueue",
-		"WORKOS_CLIENT_ID":     "client_local",
-		"EMBEDDING_MODEL_DIR":  "/models/use-lite",
-		"SESSION_COOKIE_KEY":   "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-		"AUTH_REDIRECT_URI":    "https://app.contoso.example/api/auth/callback",
+		"DATABASE_URL":          "postgres://bondingai_app@127.0.0.1:54320/bondingai",
+		"DocumentStorage":       "UseDevelopmentStorage=true",
+		"ServiceBusConnection":  "postgres://postgres@127.0.0.1:54320/localqueue",
+		"WORKOS_CLIENT_ID":      "client_local",
+		"EMBEDDING_MODEL_DIR":   "/models/use-lite",
+		"SESSION_COOKIE_KEY":    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"AUTH_REDIRECT_URI":     "https://app.contoso.example/api/auth/callback",
+		"WORKOS_WEBHOOK_SECRET": "whsec_local",
 	}
 }
 
@@ -231,5 +232,32 @@ func TestLoadChatReportsEverySetting(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadDirectorySync(t *testing.T) {
+	settings := validSettings()
+	settings["WORKOS_WEBHOOK_SECRET"] = "whsec_new, whsec_old"
+	cfg, err := Load(env(settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.DirectorySync.WebhookSecrets, ","); got != "whsec_new,whsec_old" {
+		t.Errorf("WebhookSecrets = %q, want both secrets", got)
+	}
+	if cfg.DirectorySync.WebhookTolerance != WebhookToleranceDefault || cfg.DirectorySync.EventsPageSize != EventsPageSizeDefault {
+		t.Errorf("tolerance, page size = %s, %d", cfg.DirectorySync.WebhookTolerance, cfg.DirectorySync.EventsPageSize)
+	}
+
+	delete(settings, "WORKOS_WEBHOOK_SECRET")
+	settings["WORKOS_EVENTS_PAGE_SIZE"] = "500"
+	_, err = Load(env(settings))
+	if err == nil {
+		t.Fatal("Load succeeded without a webhook secret")
+	}
+	for _, name := range []string{"WORKOS_WEBHOOK_SECRET", "WORKOS_EVENTS_PAGE_SIZE"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
 	}
 }
