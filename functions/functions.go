@@ -8,12 +8,16 @@ import (
 	authlogin "github.com/bondingai/platform/functions/AuthLogin"
 	authlogout "github.com/bondingai/platform/functions/AuthLogout"
 	authswitchorganization "github.com/bondingai/platform/functions/AuthSwitchOrganization"
+	conversation "github.com/bondingai/platform/functions/Conversation"
+	conversationmessages "github.com/bondingai/platform/functions/ConversationMessages"
+	conversations "github.com/bondingai/platform/functions/Conversations"
 	document "github.com/bondingai/platform/functions/Document"
 	documents "github.com/bondingai/platform/functions/Documents"
 	embedchunks "github.com/bondingai/platform/functions/EmbedChunks"
 	health "github.com/bondingai/platform/functions/Health"
 	ingestdocument "github.com/bondingai/platform/functions/IngestDocument"
 	me "github.com/bondingai/platform/functions/Me"
+	messagefeedback "github.com/bondingai/platform/functions/MessageFeedback"
 	search "github.com/bondingai/platform/functions/Search"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/platform"
@@ -32,6 +36,10 @@ var registrations = map[string]func(*customhandler.App, *platform.Platform){
 	authswitchorganization.Name: authswitchorganization.Register,
 	authlogout.Name:             authlogout.Register,
 	me.Name:                     me.Register,
+	conversations.Name:          conversations.Register,
+	conversation.Name:           conversation.Register,
+	conversationmessages.Name:   conversationmessages.Register,
+	messagefeedback.Name:        messagefeedback.Register,
 }
 
 // Register adds every function to app.

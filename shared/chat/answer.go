@@ -23,9 +23,9 @@ const ExtractiveModelName = "offline/extractive"
 // Observer receives a streamed answer. Both functions may be nil; an error
 // from either stops the answer and is returned by Ask.
 type Observer struct {
-	// OnContext receives the sources the answer is grounded on, before
-	// any of the answer.
-	OnContext func(sources []Source) error
+	// OnContext receives the searched query and the sources the answer is
+	// grounded on, before any of the answer.
+	OnContext func(query string, sources []Source) error
 	// OnDelta receives each checked piece of the answer in order.
 	OnDelta func(text string) error
 }
@@ -88,7 +88,7 @@ func (s *Service) Ask(ctx context.Context, orgID, userID, conversationID uuid.UU
 		reply.Sources = []Source{}
 	}
 	if observer.OnContext != nil {
-		if err := observer.OnContext(reply.Sources); err != nil {
+		if err := observer.OnContext(reply.Query, reply.Sources); err != nil {
 			return nil, err
 		}
 	}

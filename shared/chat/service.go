@@ -206,3 +206,13 @@ func decodeCursor(cursor string) (*store.ConversationCursor, error) {
 	}
 	return c, nil
 }
+
+// Detail turns a validation error of this package, such as "invalid
+// title: the title is empty", into a sentence for a problem response.
+func Detail(err error) string {
+	_, reason, found := strings.Cut(err.Error(), ": ")
+	if !found || reason == "" {
+		reason = err.Error()
+	}
+	return strings.ToUpper(reason[:1]) + reason[1:] + "."
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/bondingai/platform/shared/blobstore"
+	"github.com/bondingai/platform/shared/chat"
 	"github.com/bondingai/platform/shared/chunking"
 	"github.com/bondingai/platform/shared/config"
 	"github.com/bondingai/platform/shared/documents"
@@ -61,6 +62,9 @@ type Platform struct {
 	Search    *retrieval.Searcher
 	// ChatModel generates chat completions; nil when CHAT_PROVIDER is none.
 	ChatModel llm.Model
+	// Chat answers questions in conversations, extractively when
+	// ChatModel is nil.
+	Chat *chat.Service
 
 	// QueueCheck reports whether the queue is reachable, for the health
 	// endpoint; nil when the queue offers no cheap check.
@@ -135,6 +139,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platf
 		Chunking: chunkingOptions(p.Embedder),
 	}
 	p.Search = &retrieval.Searcher{Store: p.Store, Embedder: p.Embedder}
+	p.Chat = &chat.Service{Store: p.Store, Searcher: p.Search, Model: p.ChatModel}
 	return p, nil
 }
 

@@ -260,4 +260,3 @@ func TestFeedbackRejectsUnknownRating(t *testing.T) {
 		t.Error("a rating outside up/down was stored")
 	}
 }
-
