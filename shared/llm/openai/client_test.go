@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -913,5 +914,103 @@ func waitForRequests(t *testing.T, server *llmtest.Server, n int) {
 			t.Fatalf("server received %d requests within 10s, want %d", len(server.Requests()), n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestStreamHTMLPageRetriedThenFails(t *testing.T) {
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<html><body>Sign in to the proxy</body></html>")
+	}))
+	t.Cleanup(server.Close)
+	client, recorder := newTestClient(t, compatibleConfig(server.URL))
+
+	_, err := client.Stream(context.Background(), question("Hello?"), func(string) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `the "text/html" stream ended before [DONE]`) {
+		t.Fatalf("err = %v, want the content type named", err)
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if got := len(recorder.recorded()); got != MaxAttemptsDefault-1 {
+		t.Errorf("waited %d times, want %d", got, MaxAttemptsDefault-1)
+	}
+}
+
+func TestRetryAfterHeaders(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+		want   time.Duration
+	}{
+		{"none", http.Header{}, 0},
+		{"seconds", http.Header{"Retry-After": {"4"}}, 4 * time.Second},
+		{"fractional seconds", http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond},
+		{"milliseconds first", http.Header{"Retry-After": {"4"}, "Retry-After-Ms": {"250"}}, 250 * time.Millisecond},
+		{"invalid", http.Header{"Retry-After": {"soon"}}, 0},
+		{"negative", http.Header{"Retry-After": {"-3"}}, 0},
+		{"date in the past", http.Header{"Retry-After": {"Wed, 21 Oct 2015 07:28:00 GMT"}}, 0},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			if got := retryAfter(test.header); got != test.want {
+				t.Errorf("retryAfter = %s, want %s", got, test.want)
+			}
+		})
+	}
+
+	future := http.Header{"Retry-After": {time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)}}
+	if got := retryAfter(future); got < 28*time.Second || got > 30*time.Second {
+		t.Errorf("retryAfter of a date 30s ahead = %s, want about 30s", got)
+	}
+}
+
+// lineRecorder is a slog handler that keeps each record's message and
+// attributes.
+type lineRecorder struct {
+	mu    sync.Mutex
+	lines []map[string]any
+}
+
+func (h *lineRecorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *lineRecorder) Handle(_ context.Context, record slog.Record) error {
+	line := map[string]any{"msg": record.Message, "level": record.Level.String()}
+	record.Attrs(func(attr slog.Attr) bool {
+		line[attr.Key] = attr.Value.Any()
+		return true
+	})
+	h.mu.Lock()
+	h.lines = append(h.lines, line)
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *lineRecorder) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *lineRecorder) WithGroup(string) slog.Handler      { return h }
+
+func TestCompleteLogsEachRetry(t *testing.T) {
+	server := llmtest.NewServer(t)
+	server.Enqueue(llmtest.RateLimited("1"))
+	logs := &lineRecorder{}
+	cfg := azureConfig(server.URL)
+	cfg.Logger = slog.New(logs)
+	client, _ := newTestClient(t, cfg)
+
+	if _, err := client.Complete(context.Background(), question("Hello?")); err != nil {
+		t.Fatalf("Complete: %v", err)
+	}
+	if len(logs.lines) != 1 {
+		t.Fatalf("logged %d lines, want 1: %v", len(logs.lines), logs.lines)
+	}
+	line := logs.lines[0]
+	if line["msg"] != "chat model request failed, retrying" || line["level"] != "WARN" {
+		t.Errorf("line = %v", line)
+	}
+	if line["model"] != "azure-openai/gpt-4o-mini" || line["attempt"] != int64(1) || line["wait"] != time.Second {
+		t.Errorf("line attributes = %v", line)
+	}
+	if message := fmt.Sprint(line["error"]); !strings.Contains(message, "429") || strings.Contains(message, "azure-test-key") {
+		t.Errorf("error attribute = %q, want the status and no key", message)
 	}
 }

@@ -97,7 +97,8 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 
 	// A server that ignores "stream": true answers with one JSON
 	// completion; deliver it as a single delta.
-	if mediaType, _, _ := mime.ParseMediaType(response.Header.Get("Content-Type")); mediaType == "application/json" {
+	contentType := response.Header.Get("Content-Type")
+	if mediaType, _, _ := mime.ParseMediaType(contentType); mediaType == "application/json" {
 		return c.deliverWholeCompletion(ctx, attemptCtx, response.Body, deliver)
 	}
 
@@ -122,7 +123,7 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 				// finish reason without sending [DONE].
 				break
 			}
-			return fail(c.transientWait(ctx), fmt.Errorf("read stream from %s: the stream ended before [DONE]: %w", c.url, io.ErrUnexpectedEOF))
+			return fail(c.transientWait(ctx), fmt.Errorf("read stream from %s: the %s stream ended before [DONE]: %w", c.url, contentTypeName(contentType), io.ErrUnexpectedEOF))
 		}
 		if err != nil {
 			return fail(c.transientWait(ctx), c.transportError(attemptCtx, "read stream from", err))
@@ -198,4 +199,13 @@ func truncate(data string) string {
 		return data
 	}
 	return strings.ToValidUTF8(data[:limit], "") + "…"
+}
+
+// contentTypeName quotes a Content-Type for an error message, so that a
+// proxy's HTML page is told apart from a cut event stream.
+func contentTypeName(contentType string) string {
+	if contentType == "" {
+		return "untyped"
+	}
+	return fmt.Sprintf("%q", contentType)
 }
