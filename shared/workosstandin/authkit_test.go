@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/bondingai/platform/shared/identity"
 	"github.com/bondingai/platform/shared/workosstandin"
+	"github.com/workos/workos-go/v4/pkg/organizations"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 	"golang.org/x/net/html"
 )
@@ -46,7 +48,7 @@ func (c *testClock) Advance(d time.Duration) {
 
 // startStandinWith starts a stand-in with cfg plus the test client ID and
 // API key, and closes it when the test ends.
-func startStandinWith(t *testing.T, cfg workosstandin.Config) clients {
+func startStandinWith(t testing.TB, cfg workosstandin.Config) clients {
 	t.Helper()
 	cfg.ClientID = testClientID
 	cfg.APIKey = testAPIKey
@@ -88,7 +90,7 @@ type loginForm struct {
 }
 
 // openLoginPage loads the authorization URL and reads its form.
-func openLoginPage(t *testing.T, c clients, authURL string) (int, loginForm) {
+func openLoginPage(t testing.TB, c clients, authURL string) (int, loginForm) {
 	t.Helper()
 	resp, err := noRedirectClient(c).Get(authURL)
 	if err != nil {
@@ -102,7 +104,7 @@ func openLoginPage(t *testing.T, c clients, authURL string) (int, loginForm) {
 	return resp.StatusCode, parseLoginForm(t, string(raw))
 }
 
-func parseLoginForm(t *testing.T, page string) loginForm {
+func parseLoginForm(t testing.TB, page string) loginForm {
 	t.Helper()
 	doc, err := html.Parse(strings.NewReader(page))
 	if err != nil {
@@ -139,7 +141,7 @@ func parseLoginForm(t *testing.T, page string) loginForm {
 
 // submitLogin posts the login form with the fields a person fills in and
 // returns the response without following its redirect.
-func submitLogin(t *testing.T, c clients, form loginForm, filled map[string]string) *http.Response {
+func submitLogin(t testing.TB, c clients, form loginForm, filled map[string]string) *http.Response {
 	t.Helper()
 	values := url.Values{}
 	for name, v := range form.fields {
@@ -157,7 +159,7 @@ func submitLogin(t *testing.T, c clients, form loginForm, filled map[string]stri
 }
 
 // authorizationURL builds the URL the platform redirects a browser to.
-func authorizationURL(t *testing.T, c clients, opts usermanagement.GetAuthorizationURLOpts) string {
+func authorizationURL(t testing.TB, c clients, opts usermanagement.GetAuthorizationURLOpts) string {
 	t.Helper()
 	opts.ClientID = testClientID
 	if opts.RedirectURI == "" {
@@ -175,7 +177,7 @@ func authorizationURL(t *testing.T, c clients, opts usermanagement.GetAuthorizat
 
 // signInThroughPage walks the hosted login with email and organization and
 // returns the code and state of the redirect.
-func signInThroughPage(t *testing.T, c clients, challenge, state string, filled map[string]string) (code string, redirect *url.URL) {
+func signInThroughPage(t testing.TB, c clients, challenge, state string, filled map[string]string) (code string, redirect *url.URL) {
 	t.Helper()
 	authURL := authorizationURL(t, c, usermanagement.GetAuthorizationURLOpts{
 		State: state, CodeChallenge: challenge, CodeChallengeMethod: "S256",
@@ -197,7 +199,7 @@ func signInThroughPage(t *testing.T, c clients, challenge, state string, filled 
 }
 
 // signIn signs in through the page and exchanges the code with the SDK.
-func signIn(t *testing.T, c clients, email, organization, role string) usermanagement.AuthenticateResponse {
+func signIn(t testing.TB, c clients, email, organization, role string) usermanagement.AuthenticateResponse {
 	t.Helper()
 	verifier, challenge := pkcePair(email + organization)
 	code, _ := signInThroughPage(t, c, challenge, "state-"+email, map[string]string{
@@ -756,5 +758,94 @@ func TestSessionsPersistAcrossRestart(t *testing.T) {
 	}
 	if got := len(second.standin.Events()); got < 4 {
 		t.Errorf("events after restart = %d, want the 4 from before", got)
+	}
+}
+
+func TestAuthenticateChecksRedirectURIWhenSent(t *testing.T) {
+	c := startStandinWith(t, workosstandin.Config{})
+	verifier, challenge := pkcePair("ana")
+	login := map[string]string{"email": "ana@contoso.example", "organization": "Contoso"}
+	authenticate := func(code, redirectURI string) (int, string) {
+		body, _ := json.Marshal(map[string]string{
+			"client_id": testClientID, "client_secret": testAPIKey, "grant_type": "authorization_code",
+			"code": code, "code_verifier": verifier, "redirect_uri": redirectURI,
+		})
+		resp := postJSON(t, c.server, "/user_management/authenticate", "", string(body))
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+
+	code, _ := signInThroughPage(t, c, challenge, "s", login)
+	status, body := authenticate(code, "http://127.0.0.1:9/other")
+	if status != http.StatusBadRequest || !strings.Contains(body, `"error":"invalid_grant"`) {
+		t.Errorf("other redirect_uri: status = %d body = %s, want 400 invalid_grant", status, body)
+	}
+
+	code, _ = signInThroughPage(t, c, challenge, "s", login)
+	status, body = authenticate(code, testRedirectURI)
+	if status != http.StatusOK || !strings.Contains(body, `"access_token"`) {
+		t.Errorf("matching redirect_uri: status = %d body = %s, want 200 with tokens", status, body)
+	}
+}
+
+func TestMembershipChangesThroughSDKEmitEvents(t *testing.T) {
+	c := startStandinWith(t, workosstandin.Config{})
+	ctx := context.Background()
+	user, err := c.users.CreateUser(ctx, usermanagement.CreateUserOpts{Email: "ana@contoso.example"})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	org, err := c.orgs.CreateOrganization(ctx, organizations.CreateOrganizationOpts{
+		Name:       "Contoso",
+		DomainData: []organizations.OrganizationDomainData{{Domain: "contoso.example", State: organizations.Verified}},
+	})
+	if err != nil {
+		t.Fatalf("CreateOrganization: %v", err)
+	}
+	membership, err := c.users.CreateOrganizationMembership(ctx, usermanagement.CreateOrganizationMembershipOpts{UserID: user.ID, OrganizationID: org.ID})
+	if err != nil {
+		t.Fatalf("CreateOrganizationMembership: %v", err)
+	}
+	if _, err := c.users.UpdateOrganizationMembership(ctx, membership.ID, usermanagement.UpdateOrganizationMembershipOpts{RoleSlug: workosstandin.RoleAdmin}); err != nil {
+		t.Fatalf("UpdateOrganizationMembership: %v", err)
+	}
+	if err := c.users.DeleteOrganizationMembership(ctx, usermanagement.DeleteOrganizationMembershipOpts{OrganizationMembership: membership.ID}); err != nil {
+		t.Fatalf("DeleteOrganizationMembership: %v", err)
+	}
+	err = c.users.DeleteOrganizationMembership(ctx, usermanagement.DeleteOrganizationMembershipOpts{OrganizationMembership: membership.ID})
+	requireHTTPError(t, err, http.StatusNotFound, "entity_not_found")
+
+	want := []string{
+		"user.created", "organization.created", "organization_domain.created", "organization_domain.verified",
+		"organization_membership.created", "organization_membership.updated", "organization_membership.deleted",
+	}
+	if got := eventNames(c); !slices.Equal(got, want) {
+		t.Errorf("events = %v\nwant %v", got, want)
+	}
+	updated := c.standin.Events()[5]
+	var payload usermanagement.OrganizationMembership
+	if err := json.Unmarshal(updated.Data, &payload); err != nil {
+		t.Fatalf("decode membership payload: %v", err)
+	}
+	if payload.ID != membership.ID || payload.Role.Slug != workosstandin.RoleAdmin {
+		t.Errorf("organization_membership.updated payload = %+v, want the admin role", payload)
+	}
+}
+
+// BenchmarkRefresh measures one refresh-token grant through workos-go: a
+// store update, an RS256 signature and the loopback round trip.
+func BenchmarkRefresh(b *testing.B) {
+	c := startStandinWith(b, workosstandin.Config{})
+	auth := signIn(b, c, "ana@contoso.example", "Contoso", "admin")
+	refresh := auth.RefreshToken
+	ctx := context.Background()
+
+	b.ResetTimer()
+	for b.Loop() {
+		resp, err := c.users.AuthenticateWithRefreshToken(ctx, usermanagement.AuthenticateWithRefreshTokenOpts{ClientID: testClientID, RefreshToken: refresh})
+		if err != nil {
+			b.Fatalf("refresh: %v", err)
+		}
+		refresh = resp.RefreshToken
 	}
 }

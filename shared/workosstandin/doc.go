@@ -3,19 +3,35 @@
 // parses, so the platform runs the same code path as in production and only
 // the API base URL differs.
 //
-// It serves the JWKS of one client ID and the create, get and list calls of
-// the Organizations API. It also serves those calls for User Management users
-// and organization memberships, plus the membership role update. Development
-// endpoints under /_standin/ rotate signing keys and mint AuthKit-style access
-// tokens. State (signing keys,
-// organizations, users, memberships) can persist in a JSON file so tokens stay
-// valid across restarts.
+// It serves:
+//   - the AuthKit authorization-code flow with PKCE (S256): a hosted login
+//     page at /user_management/authorize, where a person picks or types a
+//     user and an organization, then POST /user_management/authenticate with
+//     the authorization_code and refresh_token grants, single-use rotating
+//     refresh tokens, organization switching, session revocation and the
+//     logout redirect;
+//   - the JWKS of one client ID, with key rotation;
+//   - Organizations, User Management users and organization memberships;
+//   - Directory Sync directories, directory users and directory groups;
+//   - the Events API, and signed webhooks with retries to loopback URLs;
+//   - Admin Portal links and a portal page per link.
 //
-// The package keeps one file per WorkOS concept: organizations.go, users.go,
-// memberships.go, signing_keys.go, access_tokens.go. The AuthKit
-// authorize/authenticate and refresh flows, sessions, the Events API and
-// signed webhooks belong in files of their own next to these, sharing the
-// store in store.go and the error and list helpers in api.go.
+// Development endpoints under /_standin/ play the identity provider and the
+// WorkOS dashboard: they mint access tokens, rotate keys, create
+// directories, change directory users and groups, remove memberships and
+// organizations, and register webhook endpoints. Every state change emits
+// the event WorkOS emits for it.
+//
+// State (signing keys, organizations, users, memberships, sessions, hashes
+// of refresh tokens, directories, events, registered webhook endpoints) can
+// persist in a JSON file so tokens and sessions survive restarts.
+// Authorization codes and portal links stay in memory.
+//
+// The package keeps one file per WorkOS concept: organizations.go,
+// users.go, memberships.go, signing_keys.go, access_tokens.go, authkit.go
+// (login page and codes), sessions.go (authenticate, refresh, revoke,
+// logout), directory_sync.go, events.go, webhooks.go and portal.go. They
+// share the store in store.go and the error and list helpers in api.go.
 //
 // The stand-in is for development and tests only: it accepts loopback
 // clients only and keeps private keys unencrypted in its state file.

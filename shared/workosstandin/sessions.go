@@ -44,7 +44,7 @@ type refreshToken struct {
 	Used      bool   `json:"used"`
 }
 
-// Authentication methods the stand-in reports. The hosted login asks for an
+// Authentication methods the stand-in reports. The hosted login requests an
 // email address only, which is closest to WorkOS's Magic Auth.
 const (
 	authMethodHostedLogin = "MagicAuth"
@@ -73,11 +73,14 @@ func writeOAuthError(w http.ResponseWriter, status int, code, description string
 // authenticateRequest is the body workos-go v4 sends from
 // AuthenticateWithCode and AuthenticateWithRefreshToken.
 type authenticateRequest struct {
-	ClientID       string `json:"client_id"`
-	ClientSecret   string `json:"client_secret"`
-	GrantType      string `json:"grant_type"`
-	Code           string `json:"code"`
-	CodeVerifier   string `json:"code_verifier"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	GrantType    string `json:"grant_type"`
+	Code         string `json:"code"`
+	CodeVerifier string `json:"code_verifier"`
+	// RedirectURI is optional: workos-go v4 does not send it, but when a
+	// client does, it must be the redirect URI the code was issued for.
+	RedirectURI    string `json:"redirect_uri"`
 	RefreshToken   string `json:"refresh_token"`
 	OrganizationID string `json:"organization_id"`
 	IPAddress      string `json:"ip_address"`
@@ -164,6 +167,9 @@ func (s *Server) exchangeCode(req authenticateRequest) (authenticateResponse, er
 	}
 	if code.ClientID != req.ClientID {
 		return authenticateResponse{}, invalidGrant("The code was issued to another client.")
+	}
+	if req.RedirectURI != "" && req.RedirectURI != code.RedirectURI {
+		return authenticateResponse{}, invalidGrant("The redirect_uri does not match the one the code was issued for.")
 	}
 	if err := verifyPKCE(code, req.CodeVerifier); err != nil {
 		return authenticateResponse{}, err
