@@ -11,7 +11,7 @@ import (
 )
 
 // TestServerWithOpenAIClient shows the intended use: a responder that
-// answers from the request, and the platform's client pointed at the server
+// builds the reply from the request, and the platform's client pointed at the server
 // as an OpenAI-compatible endpoint, streaming.
 func TestServerWithOpenAIClient(t *testing.T) {
 	server := llmtest.NewServer(t, llmtest.WithResponder(func(r llmtest.Request) llmtest.Reply {

@@ -1,6 +1,6 @@
 // Package llmtest runs a local server that speaks the chat completions
 // protocol of OpenAI and Azure OpenAI, for tests of code that calls a
-// language model. It answers plain and streamed requests, can be scripted to
+// language model. It serves plain and streamed requests, can be scripted to
 // fail, throttle or stall, and records every request it receives.
 //
 // A test points an OpenAI-compatible client at Server.URL:
@@ -35,8 +35,8 @@ import (
 	"time"
 )
 
-// AnswerDefault is the answer of a server created without WithAnswer or
-// WithResponder.
+// AnswerDefault is the completion content of a server created without
+// WithAnswer or WithResponder.
 const AnswerDefault = "This is the test model's answer."
 
 // ModelDefault is the model name that replies report when the request names
@@ -96,13 +96,13 @@ type Usage struct {
 }
 
 // Reply scripts the server's response to one request. The zero Reply
-// answers with an empty completion.
+// returns an empty completion.
 type Reply struct {
 	// Content is the completion. A streamed reply sends it as Deltas, or,
 	// when Deltas is nil, as one delta per word with its trailing space.
 	Content string
 	// Deltas are the pieces of a streamed reply. When set, a plain reply
-	// answers with their concatenation and Content is ignored.
+	// returns their concatenation and Content is ignored.
 	Deltas []string
 	// FinishReason is reported with the completion; empty means "stop".
 	FinishReason string
@@ -142,8 +142,8 @@ type Reply struct {
 	RawBody string
 }
 
-// RateLimited returns a 429 reply that asks the client to retry after
-// retryAfter, given in seconds as the Retry-After header carries it.
+// RateLimited returns a 429 reply whose Retry-After header is retryAfter,
+// in seconds.
 func RateLimited(retryAfter string) Reply {
 	return Reply{
 		Status:       http.StatusTooManyRequests,
@@ -180,7 +180,7 @@ func WithResponder(responder func(Request) Reply) Option {
 	return func(s *Server) { s.responder = responder }
 }
 
-// WithAPIKey makes the server answer 401 unless a request carries key in an
+// WithAPIKey makes the server respond 401 unless a request carries key in an
 // api-key header or as "Authorization: Bearer key".
 func WithAPIKey(key string) Option {
 	return func(s *Server) { s.apiKey = key }
@@ -444,9 +444,10 @@ func (c completion) chunk(choices []map[string]any) map[string]any {
 }
 
 // streamCompletion writes the reply as Server-Sent Events in the order
-// OpenAI sends them: a first chunk with the role, one chunk per delta, a
-// chunk with the finish reason, a usage chunk with no choices when the
-// request set stream_options.include_usage, then [DONE].
+// OpenAI sends them. A first chunk carries the role, then one chunk per
+// delta and a chunk with the finish reason. When the request set
+// stream_options.include_usage, a usage chunk with no choices follows.
+// [DONE] ends the stream.
 func streamCompletion(w http.ResponseWriter, r *http.Request, request Request, reply Reply, c completion) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")

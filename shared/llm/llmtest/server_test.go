@@ -102,7 +102,7 @@ func TestServerPlainCompletion(t *testing.T) {
 	if body.Choices[0].FinishReason != "stop" {
 		t.Errorf("finish_reason = %q", body.Choices[0].FinishReason)
 	}
-	// Five words in the messages, two deltas in the answer.
+	// Five words in the messages, two deltas in the completion.
 	if body.Usage.PromptTokens != 5 || body.Usage.CompletionTokens != 2 || body.Usage.TotalTokens != 7 {
 		t.Errorf("usage = %+v", body.Usage)
 	}

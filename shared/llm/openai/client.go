@@ -244,11 +244,11 @@ func (c *Client) Complete(ctx context.Context, req llm.Request) (*llm.Response, 
 //
 // A failure before the first delta reaches onDelta is retried like one of
 // Complete. Once a delta has been delivered, a failure is returned at once,
-// because a retry would deliver the start of the answer a second time. An
+// because a retry would deliver the start of the completion a second time. An
 // error from onDelta stops the stream and is returned unwrapped.
 //
-// The request asks for usage in the last chunk (stream_options.include_usage).
-// When the endpoint sends none, as older OpenAI-compatible servers do, Usage
+// The request sets stream_options.include_usage, so usage arrives in the
+// last chunk. When the endpoint sends none, as older OpenAI-compatible servers do, Usage
 // is an estimate of about four bytes per token and Response.UsageEstimated
 // is true.
 func (c *Client) Stream(ctx context.Context, req llm.Request, onDelta func(delta string) error) (*llm.Response, error) {

@@ -10,7 +10,7 @@ import (
 
 // ErrStreamInterrupted marks a stream that failed after at least one delta
 // reached the caller. The client does not retry it, so the caller holds a
-// partial answer and decides what to show.
+// partial completion and decides what to show.
 var ErrStreamInterrupted = errors.New("stream interrupted after the first delta")
 
 // APIError is an error status from the chat completions service, or an

@@ -95,7 +95,7 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 	}
 	defer response.Body.Close()
 
-	// A server that ignores "stream": true answers with one JSON
+	// A server that ignores "stream": true responds with one JSON
 	// completion; deliver it as a single delta.
 	contentType := response.Header.Get("Content-Type")
 	if mediaType, _, _ := mime.ParseMediaType(contentType); mediaType == "application/json" {
@@ -105,7 +105,7 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 	result := &llm.Response{UsageEstimated: true}
 	var content strings.Builder
 	delivered := 0
-	// fail returns err as final once the answer has started, and otherwise
+	// fail returns err as final once a delta has been delivered, and otherwise
 	// with the wait for a retry.
 	fail := func(wait time.Duration, err error) (*llm.Response, time.Duration, error) {
 		if delivered > 0 {
@@ -202,7 +202,7 @@ func truncate(data string) string {
 }
 
 // contentTypeName quotes a Content-Type for an error message, so that a
-// proxy's HTML page is told apart from a cut event stream.
+// proxy's HTML page is distinguished from a cut event stream.
 func contentTypeName(contentType string) string {
 	if contentType == "" {
 		return "untyped"

@@ -11,7 +11,7 @@ import (
 	"github.com/bondingai/platform/shared/llm/llmtest"
 )
 
-// streamOfDeltas returns the event stream of an answer with n deltas of
+// streamOfDeltas returns the event stream of a completion with n deltas of
 // about four bytes each, as OpenAI frames it.
 func streamOfDeltas(n int) string {
 	var b strings.Builder
@@ -24,7 +24,7 @@ func streamOfDeltas(n int) string {
 	return b.String()
 }
 
-// BenchmarkStreamParse measures the client's work per streamed answer of
+// BenchmarkStreamParse measures the client's work per streamed completion of
 // 500 deltas over a loopback server that writes the whole stream at once,
 // so the time is parsing and delivery, not the model.
 func BenchmarkStreamParse(b *testing.B) {
@@ -57,7 +57,7 @@ func BenchmarkStreamParse(b *testing.B) {
 	}
 }
 
-// BenchmarkStreamLLMTest measures one streamed answer of 100 words from
+// BenchmarkStreamLLMTest measures one streamed completion of 100 words from
 // llmtest, the path other packages' tests take.
 func BenchmarkStreamLLMTest(b *testing.B) {
 	answer := strings.TrimSpace(strings.Repeat("word ", 100))
