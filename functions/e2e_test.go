@@ -36,6 +36,8 @@ import (
 const (
 	e2eClientID = "client_e2e"
 	e2eAPIKey   = "sk_test_e2e"
+	// e2eWebhookSecret signs the stand-in's webhook deliveries.
+	e2eWebhookSecret = "whsec_e2e"
 	// readyTimeout bounds ingestion of the test documents on a loaded
 	// two-core machine.
 	readyTimeout = 2 * time.Minute
@@ -154,6 +156,7 @@ func startPlatform(t *testing.T) (*platformUnderTest, *workosstandin.Server, str
 		"WORKOS_CLIENT_ID":         e2eClientID,
 		"WORKOS_API_KEY":           e2eAPIKey,
 		"SESSION_COOKIE_KEY":       "ZGV2LW9ubHktc2Vzc2lvbi1jb29raWUta2V5LTMyYiE=",
+		"WORKOS_WEBHOOK_SECRET":    e2eWebhookSecret,
 		"AUTH_REDIRECT_URI":        "http://127.0.0.1/api/auth/callback",
 		"EMBEDDING_PROVIDER":       "use-lite",
 		"EMBEDDING_MODEL_DIR":      modelDir(t),
