@@ -248,9 +248,9 @@ func (c *Client) Complete(ctx context.Context, req llm.Request) (*llm.Response, 
 // error from onDelta stops the stream and is returned unwrapped.
 //
 // The request sets stream_options.include_usage, so usage arrives in the
-// last chunk. When the endpoint sends none, as older OpenAI-compatible servers do, Usage
-// is an estimate of about four bytes per token and Response.UsageEstimated
-// is true.
+// last chunk. When the endpoint sends none, as older OpenAI-compatible
+// servers do, Usage is an estimate of about four bytes per token and
+// Response.UsageEstimated is true.
 func (c *Client) Stream(ctx context.Context, req llm.Request, onDelta func(delta string) error) (*llm.Response, error) {
 	if onDelta == nil {
 		return nil, fmt.Errorf("stream with %s: onDelta is nil", c.name)
