@@ -14,13 +14,17 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/workos/workos-go/v4/pkg/events"
 	"github.com/workos/workos-go/v4/pkg/organizations"
+	"github.com/workos/workos-go/v4/pkg/portal"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
+	"github.com/bondingai/platform/shared/admin"
 	"github.com/bondingai/platform/shared/blobstore"
 	"github.com/bondingai/platform/shared/chat"
 	"github.com/bondingai/platform/shared/chunking"
 	"github.com/bondingai/platform/shared/config"
+	"github.com/bondingai/platform/shared/directory"
 	"github.com/bondingai/platform/shared/documents"
 	"github.com/bondingai/platform/shared/embedding"
 	"github.com/bondingai/platform/shared/embedding/openai"
@@ -36,6 +40,7 @@ import (
 	"github.com/bondingai/platform/shared/retrieval"
 	"github.com/bondingai/platform/shared/session"
 	"github.com/bondingai/platform/shared/store"
+	"github.com/bondingai/platform/shared/webhook"
 )
 
 // outboundTimeout bounds any single outbound HTTP request that has no
@@ -65,6 +70,15 @@ type Platform struct {
 	// Chat answers questions in conversations, extractively when
 	// ChatModel is nil.
 	Chat *chat.Service
+
+	// Directory keeps the identity mirror in step with the WorkOS Events API.
+	Directory *directory.Syncer
+	// Webhooks verifies WorkOS webhook signatures.
+	Webhooks *webhook.Verifier
+	// Settings stores each organization's configuration.
+	Settings *admin.SettingsService
+	// Portal creates WorkOS Admin Portal links.
+	Portal *admin.PortalService
 
 	// QueueCheck reports whether the queue is reachable, for the health
 	// endpoint; nil when the queue offers no cheap check.
@@ -140,7 +154,36 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platf
 	}
 	p.Search = &retrieval.Searcher{Store: p.Store, Embedder: p.Embedder}
 	p.Chat = &chat.Service{Store: p.Store, Searcher: p.Search, Model: p.ChatModel}
+	p.newAdministration(ctx, httpClient)
 	return p, nil
+}
+
+// identitySyncRunTimeout bounds a sync run a webhook requests; the timer
+// function's run is bounded by the host's function timeout instead.
+const identitySyncRunTimeout = 5 * time.Minute
+
+// newAdministration builds the identity sync, the webhook verifier and the
+// organization administration services, and starts the loop that runs a
+// sync when a webhook requests one. The loop stops when ctx ends.
+func (p *Platform) newAdministration(ctx context.Context, httpClient *http.Client) {
+	cfg := p.Config
+	users := usermanagement.NewClient(cfg.WorkOS.APIKey)
+	users.Endpoint = cfg.WorkOS.APIBaseURL
+	users.HTTPClient = httpClient
+	p.Directory = &directory.Syncer{
+		Store:    p.Store,
+		Events:   &events.Client{APIKey: cfg.WorkOS.APIKey, Endpoint: cfg.WorkOS.APIBaseURL, HTTPClient: httpClient},
+		Sessions: users,
+		Logger:   p.Logger,
+		PageSize: cfg.DirectorySync.EventsPageSize,
+		MaxPages: cfg.DirectorySync.EventsMaxPages,
+	}
+	p.Directory.Start(ctx, identitySyncRunTimeout)
+	p.Webhooks = &webhook.Verifier{Secrets: cfg.DirectorySync.WebhookSecrets, Tolerance: cfg.DirectorySync.WebhookTolerance}
+	p.Settings = &admin.SettingsService{Store: p.Store}
+	p.Portal = &admin.PortalService{
+		Links: &portal.Client{APIKey: cfg.WorkOS.APIKey, Endpoint: cfg.WorkOS.APIBaseURL, HTTPClient: httpClient},
+	}
 }
 
 // Close releases every dependency in reverse order of opening.
