@@ -34,6 +34,18 @@ func formatTimestamp(t time.Time) string {
 	return t.UTC().Format(timestampLayout)
 }
 
+// nextUpdatedAt returns the current time as an updated_at value that is
+// later than previous, adding a millisecond when the clock has not moved on.
+// Consumers order changes of one object by updated_at and skip values that
+// are not newer, so two changes within a millisecond must still differ.
+func (s *Server) nextUpdatedAt(previous string) string {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	if last, err := time.Parse(timestampLayout, previous); err == nil && !now.After(last) {
+		now = last.Add(time.Millisecond)
+	}
+	return formatTimestamp(now)
+}
+
 // apiError is a WorkOS error body. The SDK reads message and code, and for
 // 422 responses the field errors in errors.
 // NOTE: the code values follow WorkOS error responses seen in SDK fixtures

@@ -306,6 +306,6 @@ func (s *Server) deleteDirectoryLocked(st *state, directory *Directory) {
 
 	deleted := *directory
 	deleted.State = "deleting"
-	deleted.UpdatedAt = formatTimestamp(s.now())
+	deleted.UpdatedAt = s.nextUpdatedAt(deleted.UpdatedAt)
 	s.emitLocked(st, EventDirectoryDeleted, directory.OrganizationID, deleted)
 }

@@ -306,7 +306,7 @@ func (s *Server) updateDirectoryUser(w http.ResponseWriter, id string, req Updat
 			user.Roles = []RoleSlug{user.Role}
 		}
 		if len(previous) > 0 {
-			user.UpdatedAt = formatTimestamp(s.now())
+			user.UpdatedAt = s.nextUpdatedAt(user.UpdatedAt)
 			s.emitLocked(st, EventDirectoryUserUpdated, user.OrganizationID,
 				directoryUserUpdatedData{DirectoryUser: user.DirectoryUser, PreviousAttributes: previous})
 		}
@@ -339,7 +339,7 @@ func (s *Server) handleDeleteDirectoryUser(w http.ResponseWriter, r *http.Reques
 		}
 		found = true
 		st.DirectoryUsers = slices.DeleteFunc(st.DirectoryUsers, func(u *directoryUser) bool { return u.ID == id })
-		user.UpdatedAt = formatTimestamp(s.now())
+		user.UpdatedAt = s.nextUpdatedAt(user.UpdatedAt)
 		s.emitLocked(st, EventDirectoryUserDeleted, user.OrganizationID, user.DirectoryUser)
 		return nil
 	})
@@ -428,7 +428,7 @@ func (s *Server) handleUpdateDirectoryGroup(w http.ResponseWriter, r *http.Reque
 		if group.Name != req.Name {
 			previous := map[string]any{"name": group.Name}
 			group.Name = req.Name
-			group.UpdatedAt = formatTimestamp(s.now())
+			group.UpdatedAt = s.nextUpdatedAt(group.UpdatedAt)
 			s.emitLocked(st, EventDirectoryGroupUpdated, group.OrganizationID,
 				directoryGroupUpdatedData{DirectoryGroup: *group, PreviousAttributes: previous})
 		}
@@ -465,7 +465,7 @@ func (s *Server) handleDeleteDirectoryGroup(w http.ResponseWriter, r *http.Reque
 			}
 		}
 		st.DirectoryGroups = slices.DeleteFunc(st.DirectoryGroups, func(g *DirectoryGroup) bool { return g.ID == id })
-		group.UpdatedAt = formatTimestamp(s.now())
+		group.UpdatedAt = s.nextUpdatedAt(group.UpdatedAt)
 		s.emitLocked(st, EventDirectoryGroupDeleted, group.OrganizationID, group)
 		return nil
 	})

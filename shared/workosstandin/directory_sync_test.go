@@ -353,3 +353,22 @@ func TestDeleteDirectoryPurgesUsersWithOneEvent(t *testing.T) {
 		t.Errorf("dsync.user.deleted events = %d, want none", got)
 	}
 }
+
+func TestDirectoryUserUpdatedAtIncreasesWithinOneMillisecond(t *testing.T) {
+	clock := newTestClock()
+	c := startStandinWith(t, workosstandin.Config{Now: clock.Now})
+	_, directory := seedDirectory(t, c)
+	var user workosstandin.DirectoryUser
+	devRequest(t, c, http.MethodPost, "/_standin/directory-users", workosstandin.CreateDirectoryUserRequest{DirectoryID: directory.ID, Email: "ana@contoso.example"}, &user)
+
+	// The clock stands still, as it can between two quick changes.
+	previous := user.UpdatedAt
+	for _, state := range []string{"inactive", "active", "inactive"} {
+		var updated workosstandin.DirectoryUser
+		devRequest(t, c, http.MethodPut, "/_standin/directory-users/"+user.ID, workosstandin.UpdateDirectoryUserRequest{State: &state}, &updated)
+		if updated.UpdatedAt <= previous {
+			t.Errorf("updated_at after setting %s = %s, want later than %s", state, updated.UpdatedAt, previous)
+		}
+		previous = updated.UpdatedAt
+	}
+}

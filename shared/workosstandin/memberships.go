@@ -234,7 +234,6 @@ func (s *Server) handleUpdateMembership(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 
-	now := formatTimestamp(s.now())
 	var updated OrganizationMembership
 	var found bool
 	err := s.store.update(func(st *state) error {
@@ -243,7 +242,7 @@ func (s *Server) handleUpdateMembership(w http.ResponseWriter, r *http.Request) 
 			return nil
 		}
 		m.Role = RoleSlug{Slug: req.RoleSlug}
-		m.UpdatedAt = now
+		m.UpdatedAt = s.nextUpdatedAt(m.UpdatedAt)
 		updated, found = *m, true
 		s.emitLocked(st, EventMembershipUpdated, m.OrganizationID, m)
 		return nil
@@ -292,7 +291,7 @@ func (s *Server) handleDeleteMembership(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) deleteMembershipLocked(st *state, membership *OrganizationMembership) {
 	st.Memberships = slices.DeleteFunc(st.Memberships, func(m *OrganizationMembership) bool { return m.ID == membership.ID })
-	membership.UpdatedAt = formatTimestamp(s.now())
+	membership.UpdatedAt = s.nextUpdatedAt(membership.UpdatedAt)
 	s.emitLocked(st, EventMembershipDeleted, membership.OrganizationID, membership)
 	s.revokeSessionsLocked(st, func(session *Session) bool {
 		return session.UserID == membership.UserID && session.OrganizationID == membership.OrganizationID

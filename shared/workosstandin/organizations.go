@@ -252,7 +252,7 @@ func (s *Server) handleDeleteOrganization(w http.ResponseWriter, r *http.Request
 		}
 		s.revokeSessionsLocked(st, func(session *Session) bool { return session.OrganizationID == id })
 		st.Organizations = slices.DeleteFunc(st.Organizations, func(o *Organization) bool { return o.ID == id })
-		org.UpdatedAt = formatTimestamp(s.now())
+		org.UpdatedAt = s.nextUpdatedAt(org.UpdatedAt)
 		s.emitLocked(st, EventOrganizationDeleted, id, org)
 		return nil
 	})

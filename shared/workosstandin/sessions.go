@@ -271,7 +271,7 @@ func (s *Server) refreshSession(req authenticateRequest) (authenticateResponse, 
 
 		token.Used = true
 		session.OrganizationID = organization
-		session.UpdatedAt = formatTimestamp(s.now())
+		session.UpdatedAt = s.nextUpdatedAt(session.UpdatedAt)
 		tokens, err := s.issueTokensLocked(st, session)
 		if err != nil {
 			return err
@@ -369,7 +369,7 @@ func (s *Server) revokeSessionLocked(st *state, session *Session) bool {
 		return false
 	}
 	session.Status = SessionRevoked
-	session.UpdatedAt = formatTimestamp(s.now())
+	session.UpdatedAt = s.nextUpdatedAt(session.UpdatedAt)
 	s.emitLocked(st, EventSessionRevoked, session.OrganizationID, session)
 	return true
 }
