@@ -4,6 +4,8 @@
 package functions
 
 import (
+	adminportallink "github.com/bondingai/platform/functions/AdminPortalLink"
+	adminsettings "github.com/bondingai/platform/functions/AdminSettings"
 	authcallback "github.com/bondingai/platform/functions/AuthCallback"
 	authlogin "github.com/bondingai/platform/functions/AuthLogin"
 	authlogout "github.com/bondingai/platform/functions/AuthLogout"
@@ -19,6 +21,8 @@ import (
 	me "github.com/bondingai/platform/functions/Me"
 	messagefeedback "github.com/bondingai/platform/functions/MessageFeedback"
 	search "github.com/bondingai/platform/functions/Search"
+	syncidentity "github.com/bondingai/platform/functions/SyncIdentity"
+	workoswebhook "github.com/bondingai/platform/functions/WorkOSWebhook"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/platform"
 )
@@ -40,6 +44,10 @@ var registrations = map[string]func(*customhandler.App, *platform.Platform){
 	conversation.Name:           conversation.Register,
 	conversationmessages.Name:   conversationmessages.Register,
 	messagefeedback.Name:        messagefeedback.Register,
+	workoswebhook.Name:          workoswebhook.Register,
+	syncidentity.Name:           syncidentity.Register,
+	adminportallink.Name:        adminportallink.Register,
+	adminsettings.Name:          adminsettings.Register,
 }
 
 // Register adds every function to app.
