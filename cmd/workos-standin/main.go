@@ -45,7 +45,7 @@ func main() {
 
 func run(logger *slog.Logger) error {
 	addr := flag.String("addr", addrDefault, "loopback `host:port` to listen on")
-	stateDir := flag.String("state", stateDefault, "`folder` of the state file (signing keys, organizations, users, memberships); empty keeps state in memory")
+	stateDir := flag.String("state", stateDefault, "`folder` of the state file (signing keys, organizations, users, memberships, sessions, directories, events, webhook endpoints); empty keeps state in memory")
 	clientID := flag.String("client-id", clientIDDefault, "WorkOS `client ID` whose JWKS is served and whose issuer tokens carry")
 	apiKey := flag.String("api-key", apiKeyDefault, "API `key` clients must send as Authorization: Bearer")
 	redirectURIs := flag.String("redirect-uris", "", "comma-separated `URIs` the hosted login may redirect to, matched exactly; empty allows any http URI on a loopback host")

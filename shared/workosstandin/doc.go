@@ -4,12 +4,12 @@
 // the API base URL differs.
 //
 // It serves:
-//   - the AuthKit authorization-code flow with PKCE (S256): a hosted login
-//     page at /user_management/authorize, where a person picks or types a
-//     user and an organization, then POST /user_management/authenticate with
-//     the authorization_code and refresh_token grants, single-use rotating
-//     refresh tokens, organization switching, session revocation and the
-//     logout redirect;
+//   - the AuthKit authorization-code flow with PKCE (S256). A hosted login
+//     page at /user_management/authorize lets a person pick or type a user
+//     and an organization. POST /user_management/authenticate serves the
+//     authorization_code and refresh_token grants with single-use, rotating
+//     refresh tokens and organization switching. Sessions can be revoked,
+//     and the logout URL ends them;
 //   - the JWKS of one client ID, with key rotation;
 //   - Organizations, User Management users and organization memberships;
 //   - Directory Sync directories, directory users and directory groups;

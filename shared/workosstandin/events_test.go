@@ -337,3 +337,23 @@ func TestPortalLinkThroughSDK(t *testing.T) {
 		t.Errorf("expired link status = %d, want 404", resp.StatusCode)
 	}
 }
+
+func TestWebhookEndpointPersistsAcrossRestart(t *testing.T) {
+	receiver := newWebhookReceiver(t, 0)
+	dir := t.TempDir()
+	first := startStandinWith(t, workosstandin.Config{StateDir: dir})
+	body := map[string]string{"url": receiver.server.URL, "secret": "whsec_registered"}
+	if status := devRequest(t, first, http.MethodPost, "/_standin/webhook-endpoints", body, nil); status != http.StatusCreated {
+		t.Fatalf("register status = %d, want 201", status)
+	}
+	first.server.Close()
+	first.standin.Close()
+
+	second := startStandinWith(t, workosstandin.Config{StateDir: dir})
+	signIn(t, second, "ana@contoso.example", "Contoso", "admin")
+	for _, delivery := range receiver.waitForDeliveries(t, 4) {
+		if _, err := webhooks.NewClient("whsec_registered").ValidatePayload(delivery.signature, delivery.body); err != nil {
+			t.Errorf("delivery of %s after restart: %v", delivery.eventID, err)
+		}
+	}
+}
