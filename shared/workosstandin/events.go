@@ -39,6 +39,10 @@ const (
 	EventSessionRevoked             = "session.revoked"
 )
 
+// eventRetention is how long the Events API keeps an event, the 30 days
+// WorkOS documents (https://workos.com/docs/events).
+const eventRetention = 30 * 24 * time.Hour
+
 // Event is one entry of the Events API and the body of a webhook delivery.
 // Webhooks and the Events API carry the same event IDs, as in WorkOS.
 type Event struct {
@@ -80,6 +84,18 @@ func (s *Server) emitLocked(st *state, name, organization string, data any) {
 	}
 	st.Events = append(st.Events, &storedEvent{Event: event, OrganizationID: organization})
 	s.webhooks.send(event, st.WebhookEndpoints)
+
+	// Events are in creation order, so the expired ones are a prefix.
+	cutoff := s.now().Add(-eventRetention)
+	expired := 0
+	for _, stored := range st.Events {
+		created, err := time.Parse(timestampLayout, stored.Event.CreatedAt)
+		if err != nil || !created.Before(cutoff) {
+			break
+		}
+		expired++
+	}
+	st.Events = st.Events[expired:]
 }
 
 // Events returns every event emitted so far, oldest first.

@@ -357,3 +357,21 @@ func TestWebhookEndpointPersistsAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+func TestEventsExpireAfterThirtyDays(t *testing.T) {
+	clock := newTestClock()
+	c := startStandinWith(t, workosstandin.Config{Now: clock.Now})
+	signIn(t, c, "ana@contoso.example", "Contoso", "admin")
+	old := c.standin.Events()
+
+	clock.Advance(30*24*time.Hour + time.Second)
+	signIn(t, c, "ben@contoso.example", "Contoso", "member")
+	for _, event := range c.standin.Events() {
+		if slices.ContainsFunc(old, func(e workosstandin.Event) bool { return e.ID == event.ID }) {
+			t.Errorf("event %s %s from 30 days ago is still listed", event.ID, event.Event)
+		}
+	}
+	if got := len(c.standin.Events()); got != 3 {
+		t.Errorf("events = %d, want the 3 of Ben's sign-in", got)
+	}
+}
