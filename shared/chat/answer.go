@@ -30,7 +30,8 @@ type Observer struct {
 	OnDelta func(text string) error
 }
 
-// Usage is what an answer cost.
+// Usage is the model, token counts and latency of one answer; the
+// token counts add up every model call the answer made.
 type Usage struct {
 	Model            string `json:"model"`
 	PromptTokens     int    `json:"prompt_tokens"`
@@ -46,7 +47,7 @@ type Reply struct {
 	Citations []Citation
 	FollowUps []string
 	Usage     Usage
-	// Query is what was searched: the question, or its standalone rewrite.
+	// Query is the searched text: the question, or its standalone rewrite.
 	Query string
 }
 

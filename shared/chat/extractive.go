@@ -12,8 +12,8 @@ import (
 const (
 	// ExtractNotice opens every extractive answer.
 	ExtractNotice = "No language model is configured, so this is an extract from your documents, not a generated answer:"
-	// NotSupportedAnswer replies when no retrieved passage supports an
-	// answer.
+	// NotSupportedAnswer is the reply when no retrieved passage supports
+	// an answer.
 	NotSupportedAnswer = "The documents available to you do not contain an answer to this question. " +
 		"Try rephrasing it, or upload a document that covers it."
 )
@@ -88,9 +88,9 @@ func ExtractiveAnswer(question string, sources []Source) string {
 	return answer.String()
 }
 
-// passageUnits splits a chunk's text into units. Headings (short lines
-// without terminal punctuation) are not quoted but are scored with the
-// units under them; a line ending in ":" takes the list items or the
+// passageUnits splits a chunk's text into units. Headings, which are short
+// lines without terminal punctuation, are not quoted but are scored with
+// the units under them. A line ending in ":" takes the list items or the
 // sentence that follow it.
 func passageUnits(text string, source int) []unit {
 	var units []unit
