@@ -7,6 +7,7 @@ package config
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -27,6 +28,7 @@ const (
 	WebhookToleranceDefault          = 3 * time.Minute
 	EventsPageSizeDefault            = 100
 	EventsMaxPagesDefault            = 50
+	AnalyticsLatenessDefault         = 2 * time.Hour
 )
 
 // Embedding providers.
@@ -83,6 +85,9 @@ type Config struct {
 
 	// Chat selects and configures the chat language model.
 	Chat Chat
+
+	// Analytics configures usage rollups and the KPI cost estimate.
+	Analytics Analytics
 
 	// PDFiumCacheDir keeps the compiled PDFium WebAssembly module between
 	// process starts (PDFIUM_CACHE_DIR); empty means compile on every start.
@@ -212,6 +217,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	cfg.DirectorySync = r.directorySync()
 	cfg.Embedding = r.embedding()
 	cfg.Chat = r.chat()
+	cfg.Analytics = r.analytics()
 	if err := errors.Join(r.errs...); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
@@ -498,4 +504,53 @@ func (r *reader) directorySync() DirectorySync {
 		r.fail("WORKOS_WEBHOOK_TOLERANCE", "invalid value 0: want a duration such as 3m")
 	}
 	return d
+}
+
+// Analytics configures usage analytics.
+type Analytics struct {
+	// Lateness is how long after an hour ends its usage events may still
+	// arrive and be counted (ANALYTICS_LATENESS); until then the hour's
+	// rollup is recomputed on every scheduler run.
+	Lateness time.Duration
+	// Prices are the token prices per chat model for the cost estimate
+	// (ANALYTICS_PRICES, JSON); a model without a price costs zero.
+	Prices map[string]ModelPrice
+}
+
+// ModelPrice is a chat model's price per 1,000 tokens, in the currency the
+// administrator chose.
+type ModelPrice struct {
+	PromptPer1K     float64 `json:"prompt_per_1k"`
+	CompletionPer1K float64 `json:"completion_per_1k"`
+}
+
+// ParseModelPrices parses ANALYTICS_PRICES, such as
+// {"gpt-4o": {"prompt_per_1k": 0.0025, "completion_per_1k": 0.01}}.
+func ParseModelPrices(value string) (map[string]ModelPrice, error) {
+	prices := map[string]ModelPrice{}
+	if value == "" {
+		return prices, nil
+	}
+	decoder := json.NewDecoder(strings.NewReader(value))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(&prices); err != nil {
+		return nil, fmt.Errorf(`want a JSON object such as {"gpt-4o": {"prompt_per_1k": 0.0025, "completion_per_1k": 0.01}}: %w`, err)
+	}
+	for model, price := range prices {
+		if price.PromptPer1K < 0 || price.CompletionPer1K < 0 {
+			return nil, fmt.Errorf("model %q has a negative price", model)
+		}
+	}
+	return prices, nil
+}
+
+func (r *reader) analytics() Analytics {
+	a := Analytics{Lateness: r.duration("ANALYTICS_LATENESS", AnalyticsLatenessDefault)}
+	prices, err := ParseModelPrices(r.optional("ANALYTICS_PRICES", ""))
+	if err != nil {
+		r.fail("ANALYTICS_PRICES", "invalid value: %v", err)
+		prices = map[string]ModelPrice{}
+	}
+	a.Prices = prices
+	return a
 }

@@ -261,3 +261,47 @@ func TestLoadDirectorySync(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadAnalyticsSettings(t *testing.T) {
+	cfg, err := Load(env(validSettings()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Analytics.Lateness != AnalyticsLatenessDefault {
+		t.Errorf("Lateness = %s, want %s", cfg.Analytics.Lateness, AnalyticsLatenessDefault)
+	}
+	if len(cfg.Analytics.Prices) != 0 {
+		t.Errorf("Prices = %v, want none", cfg.Analytics.Prices)
+	}
+
+	settings := validSettings()
+	settings["ANALYTICS_LATENESS"] = "30m"
+	settings["ANALYTICS_PRICES"] = `{"gpt-4o": {"prompt_per_1k": 0.0025, "completion_per_1k": 0.01}}`
+	cfg, err = Load(env(settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Analytics.Lateness != 30*time.Minute {
+		t.Errorf("Lateness = %s, want 30m", cfg.Analytics.Lateness)
+	}
+	if got := cfg.Analytics.Prices["gpt-4o"]; got.PromptPer1K != 0.0025 || got.CompletionPer1K != 0.01 {
+		t.Errorf("gpt-4o price = %+v", got)
+	}
+}
+
+func TestLoadRejectsInvalidAnalyticsSettings(t *testing.T) {
+	for _, prices := range []string{`[1]`, `{"gpt-4o": {"prompt": 1}}`, `{"gpt-4o": {"prompt_per_1k": -1}}`} {
+		settings := validSettings()
+		settings["ANALYTICS_PRICES"] = prices
+		settings["ANALYTICS_LATENESS"] = "soon"
+		_, err := Load(env(settings))
+		if err == nil {
+			t.Fatalf("Load accepted ANALYTICS_PRICES %s", prices)
+		}
+		for _, name := range []string{"ANALYTICS_PRICES", "ANALYTICS_LATENESS"} {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("prices %s: error does not name %s: %v", prices, name, err)
+			}
+		}
+	}
+}
