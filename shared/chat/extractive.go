@@ -33,6 +33,11 @@ const (
 	headingTermWeight = 0.5
 )
 
+// markupFree replaces the characters that the citation checker reads as
+// markers or code spans, so that a quoted passage cannot hide or fake a
+// citation.
+var markupFree = strings.NewReplacer("[", "(", "]", ")", "`", "'")
+
 // unit is a piece of a passage an extract can quote: a sentence, a list
 // item, or an introducing line ending in ":" with what it introduces.
 type unit struct {
@@ -79,7 +84,7 @@ func ExtractiveAnswer(question string, sources []Source) string {
 		if quoted == extractUnitsMax || u.score <= 0 || u.score < extractScoreShareMin*units[0].score {
 			break
 		}
-		answer.WriteString("\n- " + strings.ReplaceAll(u.text, "[", "(") + " [" + strconv.Itoa(sources[u.source].Number) + "]")
+		answer.WriteString("\n- " + markupFree.Replace(u.text) + " [" + strconv.Itoa(sources[u.source].Number) + "]")
 		quoted++
 	}
 	if quoted == 0 {

@@ -144,3 +144,15 @@ func TestCleanQueryCases(t *testing.T) {
 		}
 	}
 }
+
+func TestExtractiveAnswerNeutralizesMarkup(t *testing.T) {
+	sources := []Source{{Number: 1, ChunkID: uuid.New(), Filename: "code.md",
+		Text: "Run `make [2]` to build the vacation report."}}
+	text, checker := check(sources, ExtractiveAnswer("vacation report build", sources))
+	if !strings.Contains(text, "Run 'make (2)' to build the vacation report. [1]") {
+		t.Errorf("extract = %q", text)
+	}
+	if len(checker.Citations()) != 1 || checker.Repaired+checker.Removed != 0 {
+		t.Errorf("citations %+v, repaired %d, removed %d", checker.Citations(), checker.Repaired, checker.Removed)
+	}
+}
