@@ -292,10 +292,12 @@ func quote(text, claim string) string {
 
 // sentences splits text into its lines and each line into sentences at
 // ".", "!" or "?" followed by a space, so "expenses@contoso.com" and
-// "9:00" stay whole. Each sentence is a substring of text.
+// "9:00" stay whole. A list item loses its "- " marker. Each sentence is a
+// substring of text.
 func sentences(text string) []string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimPrefix(line, "- ")
 		start := 0
 		for i := 0; i < len(line); i++ {
 			if strings.IndexByte(".!?", line[i]) >= 0 && i+1 < len(line) && line[i+1] == ' ' {

@@ -152,4 +152,7 @@ func TestQuoteIsVerbatimAndShort(t *testing.T) {
 	if got := quote(text, "hotel night"); got != "Second sentence about hotels and nights." {
 		t.Errorf("quote = %q, want the hotel sentence", got)
 	}
+	if got := quote("Voluntary Resignation\n- Provide two weeks’ written notice.", "notice"); got != "Provide two weeks’ written notice." {
+		t.Errorf("quote = %q, want the list item without its marker", got)
+	}
 }
