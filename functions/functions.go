@@ -6,6 +6,10 @@ package functions
 import (
 	adminportallink "github.com/bondingai/platform/functions/AdminPortalLink"
 	adminsettings "github.com/bondingai/platform/functions/AdminSettings"
+	analyticsdashboard "github.com/bondingai/platform/functions/AnalyticsDashboard"
+	analyticskpis "github.com/bondingai/platform/functions/AnalyticsKPIs"
+	analyticsrollup "github.com/bondingai/platform/functions/AnalyticsRollup"
+	analyticsschedule "github.com/bondingai/platform/functions/AnalyticsSchedule"
 	authcallback "github.com/bondingai/platform/functions/AuthCallback"
 	authlogin "github.com/bondingai/platform/functions/AuthLogin"
 	authlogout "github.com/bondingai/platform/functions/AuthLogout"
@@ -48,6 +52,10 @@ var registrations = map[string]func(*customhandler.App, *platform.Platform){
 	syncidentity.Name:           syncidentity.Register,
 	adminportallink.Name:        adminportallink.Register,
 	adminsettings.Name:          adminsettings.Register,
+	analyticsschedule.Name:      analyticsschedule.Register,
+	analyticsrollup.Name:        analyticsrollup.Register,
+	analyticskpis.Name:          analyticskpis.Register,
+	analyticsdashboard.Name:     analyticsdashboard.Register,
 }
 
 // Register adds every function to app.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/store"
 )
@@ -93,6 +95,7 @@ func (s *Service) EmbedJob(ctx context.Context, job Job, deliveryCount int) erro
 	}
 
 	var ready bool
+	var doc *store.Document
 	err = s.Store.InOrg(ctx, job.OrgID, func(tx pgx.Tx) error {
 		if err := store.SetChunkEmbeddings(ctx, tx, ids, vectors, s.Embedder.Model()); err != nil {
 			return err
@@ -100,7 +103,7 @@ func (s *Service) EmbedJob(ctx context.Context, job Job, deliveryCount int) erro
 		if err := store.CompleteEmbeddingJob(ctx, tx, job.JobID); err != nil {
 			return err
 		}
-		if _, err := store.LockDocument(ctx, tx, job.DocumentID); err != nil {
+		if doc, err = store.LockDocument(ctx, tx, job.DocumentID); err != nil {
 			return err
 		}
 		ready, err = store.MarkDocumentReadyIfComplete(ctx, tx, job.DocumentID)
@@ -114,6 +117,9 @@ func (s *Service) EmbedJob(ctx context.Context, job Job, deliveryCount int) erro
 		return fmt.Errorf("store vectors of embedding job %s: %w", job.JobID, err)
 	}
 	logger.Info("embedding job done", slog.Int("chunk_count", len(chunks)), slog.Bool("document_ready", ready))
+	if ready {
+		s.Recorder.Record(ctx, documentReadyEvent(doc, time.Now()))
+	}
 	return nil
 }
 
@@ -134,6 +140,7 @@ func (s *Service) recordEmbedFailure(ctx context.Context, job Job, deliveryCount
 	}
 	if final {
 		customhandler.Logger(ctx).Error("embedding job failed for good; document marked failed", slog.Any("error", cause))
+		s.Recorder.Record(ctx, analytics.Event{OrgID: job.OrgID, Type: analytics.EventDocumentFailed, DocumentIDs: []uuid.UUID{job.DocumentID}})
 	}
 	return fmt.Errorf("embed job %s (delivery %d of %d): %w", job.JobID, deliveryCount, s.MaxDeliveryCount, cause)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/chunking"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/embedding"
@@ -53,6 +54,9 @@ type Service struct {
 	// Chunking sets chunk sizes; the zero value means
 	// chunking.DefaultOptions. MaxTokens is capped at the model's limit.
 	Chunking chunking.Options
+	// Recorder receives document_ready and document_failed usage events;
+	// nil records none.
+	Recorder *analytics.Recorder
 }
 
 // Job is the body of an embedding queue message.
@@ -220,6 +224,7 @@ func (s *Service) fail(ctx context.Context, orgID, documentID uuid.UUID, reason 
 		return fmt.Errorf("record failure of document %s: %w", documentID, err)
 	}
 	customhandler.Logger(ctx).Info("document failed", slog.String("reason", reason))
+	s.Recorder.Record(ctx, analytics.Event{OrgID: orgID, Type: analytics.EventDocumentFailed, DocumentIDs: []uuid.UUID{documentID}})
 	return nil
 }
 

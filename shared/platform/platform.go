@@ -20,6 +20,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
 	"github.com/bondingai/platform/shared/admin"
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/blobstore"
 	"github.com/bondingai/platform/shared/chat"
 	"github.com/bondingai/platform/shared/chunking"
@@ -79,6 +80,13 @@ type Platform struct {
 	Settings *admin.SettingsService
 	// Portal creates WorkOS Admin Portal links.
 	Portal *admin.PortalService
+
+	// Recorder stores usage events in the background; Close flushes it.
+	Recorder *analytics.Recorder
+	// Rollups schedules and computes the analytics rollup jobs.
+	Rollups *analytics.Rollups
+	// KPIs reads usage KPIs from the rollups.
+	KPIs *analytics.KPIs
 
 	// QueueCheck reports whether the queue is reachable, for the health
 	// endpoint; nil when the queue offers no cheap check.
@@ -155,6 +163,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platf
 	p.Search = &retrieval.Searcher{Store: p.Store, Embedder: p.Embedder}
 	p.Chat = &chat.Service{Store: p.Store, Searcher: p.Search, Model: p.ChatModel}
 	p.newAdministration(ctx, httpClient)
+	p.newAnalytics()
 	return p, nil
 }
 
@@ -184,6 +193,26 @@ func (p *Platform) newAdministration(ctx context.Context, httpClient *http.Clien
 	p.Portal = &admin.PortalService{
 		Links: &portal.Client{APIKey: cfg.WorkOS.APIKey, Endpoint: cfg.WorkOS.APIBaseURL, HTTPClient: httpClient},
 	}
+}
+
+// recorderCloseTimeout bounds the final flush of usage events at shutdown.
+const recorderCloseTimeout = 10 * time.Second
+
+// newAnalytics starts the usage event recorder and builds the rollup and
+// KPI services. Its closer is added last, so Close flushes the buffered
+// events while the database pool is still open.
+func (p *Platform) newAnalytics() {
+	p.Recorder = analytics.NewRecorder(p.Store, analytics.RecorderOptions{Logger: p.Logger})
+	p.closers = append(p.closers, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), recorderCloseTimeout)
+		defer cancel()
+		if err := p.Recorder.Close(ctx); err != nil {
+			p.Logger.Error("usage events not flushed at shutdown", slog.Any("error", err))
+		}
+	})
+	p.Ingest.Recorder = p.Recorder
+	p.Rollups = &analytics.Rollups{Store: p.Store, Queue: p.Queue, Lateness: p.Config.Analytics.Lateness, Logger: p.Logger}
+	p.KPIs = &analytics.KPIs{Store: p.Store, Prices: p.Config.Analytics.Prices}
 }
 
 // Close releases every dependency in reverse order of opening.
