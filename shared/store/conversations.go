@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -130,7 +131,7 @@ func RenameConversation(ctx context.Context, tx pgx.Tx, userID, id uuid.UUID, ti
 	c, err := scanConversation(tx.QueryRow(ctx, `UPDATE conversations SET title = $3, updated_at = now()
 		WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL
 		RETURNING `+conversationColumns, id, userID, title))
-	if err != nil && err != ErrNotFound {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("rename conversation %s: %w", id, err)
 	}
 	return c, err
