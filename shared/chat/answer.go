@@ -129,11 +129,11 @@ func (s *Service) storeQuestion(ctx context.Context, orgID, userID, conversation
 		if err != nil {
 			return err
 		}
-		earlier, err := store.ListMessages(ctx, tx, conversationID)
+		earlier, err := store.ListRecentMessages(ctx, tx, conversationID, historyMessagesMax)
 		if err != nil {
 			return err
 		}
-		for _, m := range earlier[max(0, len(earlier)-historyMessagesMax):] {
+		for _, m := range earlier {
 			history = append(history, llm.Message{Role: m.Role, Content: m.Content})
 		}
 		question := &store.Message{OrgID: orgID, ConversationID: conversationID, Role: store.MessageRoleUser, Content: content}

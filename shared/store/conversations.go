@@ -242,3 +242,25 @@ func UpsertFeedback(ctx context.Context, tx pgx.Tx, f *Feedback) (created bool, 
 	}
 	return created, nil
 }
+
+// ListRecentMessages returns the last limit messages of conversation id,
+// oldest first. Callers check ownership with GetConversation first.
+func ListRecentMessages(ctx context.Context, tx pgx.Tx, conversationID uuid.UUID, limit int) ([]*Message, error) {
+	rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM (
+			SELECT `+messageColumns+` FROM messages WHERE conversation_id = $1
+			ORDER BY created_at DESC, id DESC LIMIT $2
+		) recent ORDER BY created_at, id`, conversationID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list recent messages of conversation %s: %w", conversationID, err)
+	}
+	defer rows.Close()
+	var messages []*Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list recent messages of conversation %s: %w", conversationID, err)
+		}
+		messages = append(messages, m)
+	}
+	return messages, rows.Err()
+}

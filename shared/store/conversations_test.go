@@ -170,6 +170,13 @@ func TestMessageStoresUsageAndCitations(t *testing.T) {
 		if len(messages) != 2 || messages[0].ID != question.ID || messages[1].ID != answer.ID {
 			t.Fatalf("messages = %+v, want question then answer", messages)
 		}
+		recent, err := store.ListRecentMessages(f.ctx, tx, c.ID, 1)
+		if err != nil {
+			return err
+		}
+		if len(recent) != 1 || recent[0].ID != answer.ID {
+			t.Errorf("recent messages = %+v, want only the answer", recent)
+		}
 		got := messages[1]
 		if got.Model == nil || *got.Model != model || *got.PromptTokens != prompt || *got.CompletionTokens != completion || *got.LatencyMS != latency {
 			t.Errorf("usage not stored: %+v", got)
