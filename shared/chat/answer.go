@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,9 @@ import (
 	"github.com/bondingai/platform/shared/llm"
 	"github.com/bondingai/platform/shared/store"
 )
+
+// historyMarker matches a citation marker in an earlier answer.
+var historyMarker = regexp.MustCompile(` ?\[\d+\]`)
 
 // ExtractiveModelName is stored as the model of extractive answers.
 const ExtractiveModelName = "offline/extractive"
@@ -134,7 +138,13 @@ func (s *Service) storeQuestion(ctx context.Context, orgID, userID, conversation
 			return err
 		}
 		for _, m := range earlier {
-			history = append(history, llm.Message{Role: m.Role, Content: m.Content})
+			content := m.Content
+			if m.Role == store.MessageRoleAssistant {
+				// Earlier answers cite earlier sources; their numbers would
+				// point into the new source list, so the model sees none.
+				content = historyMarker.ReplaceAllString(content, "")
+			}
+			history = append(history, llm.Message{Role: m.Role, Content: content})
 		}
 		question := &store.Message{OrgID: orgID, ConversationID: conversationID, Role: store.MessageRoleUser, Content: content}
 		if err := store.CreateMessage(ctx, tx, question); err != nil {

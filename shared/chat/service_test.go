@@ -133,6 +133,9 @@ func TestAskRewritesFollowUpQuestion(t *testing.T) {
 	if len(answerPrompt.Body.Messages) != 4 {
 		t.Errorf("last answer prompt has %d messages, want system, two history messages and the question", len(answerPrompt.Body.Messages))
 	}
+	if len(answerPrompt.Body.Messages) == 4 && answerPrompt.Body.Messages[2].Content != "Two weeks in advance." {
+		t.Errorf("history answer = %q, want it without its citation marker", answerPrompt.Body.Messages[2].Content)
+	}
 }
 
 func TestAskUnsupportedQuestionSkipsModel(t *testing.T) {
