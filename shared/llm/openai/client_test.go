@@ -561,8 +561,11 @@ func TestStreamMalformedEvent(t *testing.T) {
 
 	var deltas []string
 	_, err := client.Stream(context.Background(), question("Hello?"), collect(&deltas))
-	if err == nil || !strings.Contains(err.Error(), "invalid stream event") {
-		t.Fatalf("err = %v, want an invalid stream event", err)
+	if err == nil || !strings.Contains(err.Error(), "invalid stream event 2 (9 bytes)") {
+		t.Fatalf("err = %v, want the second event named invalid", err)
+	}
+	if strings.Contains(err.Error(), "not json") {
+		t.Errorf("err = %v, want no event text in it", err)
 	}
 	if !errors.Is(err, ErrStreamInterrupted) {
 		t.Errorf("err = %v, want ErrStreamInterrupted after a delta", err)

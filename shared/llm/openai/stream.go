@@ -115,7 +115,7 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 	}
 
 	events := newEventReader(response.Body)
-	for {
+	for number := 1; ; number++ {
 		data, err := events.next()
 		if errors.Is(err, io.EOF) {
 			if result.FinishReason != "" {
@@ -134,7 +134,9 @@ func (c *Client) streamOnce(ctx, attemptCtx context.Context, payload []byte, del
 
 		var chunk chatChunk
 		if err := json.Unmarshal([]byte(data), &chunk); err != nil {
-			return fail(-1, fmt.Errorf("invalid stream event from %s: %q: %w", c.url, truncate(data), err))
+			// The event may hold model output, which can quote documents, so
+			// the error names only its position and size.
+			return fail(-1, fmt.Errorf("invalid stream event %d (%d bytes) from %s: %w", number, len(data), c.url, err))
 		}
 		if len(chunk.Error) > 0 && string(chunk.Error) != "null" {
 			apiErr := &APIError{StatusCode: http.StatusOK}
