@@ -72,7 +72,8 @@ func (a *App) HandleHTTP(functionName, pattern string, h http.Handler) {
 			slog.String("invocation_id", r.Header.Get(InvocationIDHeader)),
 			slog.String("function", functionName),
 		)
-		h.ServeHTTP(w, r.WithContext(WithLogger(r.Context(), logger)))
+		ctx := WithFunctionName(WithLogger(r.Context(), logger), functionName)
+		h.ServeHTTP(w, r.WithContext(ctx))
 	}))
 }
 
@@ -94,7 +95,7 @@ func (a *App) serveTrigger(w http.ResponseWriter, r *http.Request, functionName 
 		return
 	}
 
-	ctx := WithLogger(r.Context(), logger)
+	ctx := WithFunctionName(WithLogger(r.Context(), logger), functionName)
 	result, err := runTrigger(ctx, fn, inv)
 	duration := time.Since(started)
 	if err != nil {

@@ -35,3 +35,18 @@ func Logger(ctx context.Context) *slog.Logger {
 func WithLogAttrs(ctx context.Context, attrs ...any) context.Context {
 	return WithLogger(ctx, Logger(ctx).With(attrs...))
 }
+
+type functionKey struct{}
+
+// WithFunctionName returns ctx naming the function being invoked; App sets
+// it for every invocation.
+func WithFunctionName(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, functionKey{}, name)
+}
+
+// FunctionName returns the name of the function ctx belongs to, or "" outside
+// an invocation.
+func FunctionName(ctx context.Context) string {
+	name, _ := ctx.Value(functionKey{}).(string)
+	return name
+}

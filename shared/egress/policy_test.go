@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/bondingai/platform/shared/customhandler"
 )
 
 type memoryAuditor struct {
@@ -55,7 +57,7 @@ func TestPolicyAllowsAndAuditsListedHost(t *testing.T) {
 	}
 	client := policy.Client(nil, 0)
 
-	ctx := WithFunction(context.Background(), "SyncIdentity")
+	ctx := customhandler.WithFunctionName(context.Background(), "SyncIdentity")
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, server.URL+"/user_management/users/user_01HXYZABCDEFGHJKMNPQRSTVWX?secret=1", strings.NewReader("0123456789"))
 	resp, err := client.Do(req)
 	if err != nil {

@@ -2,6 +2,8 @@ package egress
 
 import (
 	"context"
+
+	"github.com/bondingai/platform/shared/customhandler"
 	"regexp"
 	"strings"
 	"time"
@@ -28,19 +30,10 @@ type Auditor interface {
 	Audit(Record)
 }
 
-type functionKey struct{}
-
-// WithFunction returns ctx naming the function that makes requests with it,
-// for the audit.
-func WithFunction(ctx context.Context, name string) context.Context {
-	return context.WithValue(ctx, functionKey{}, name)
-}
-
+// functionName returns the function making the request, which the
+// custom-handler runtime records in every invocation's context.
 func functionName(ctx context.Context) string {
-	if name, ok := ctx.Value(functionKey{}).(string); ok {
-		return name
-	}
-	return ""
+	return customhandler.FunctionName(ctx)
 }
 
 var (

@@ -27,6 +27,7 @@ import (
 	"github.com/bondingai/platform/shared/config"
 	"github.com/bondingai/platform/shared/directory"
 	"github.com/bondingai/platform/shared/documents"
+	"github.com/bondingai/platform/shared/egress"
 	"github.com/bondingai/platform/shared/embedding"
 	"github.com/bondingai/platform/shared/embedding/openai"
 	"github.com/bondingai/platform/shared/embedding/uselite"
@@ -92,6 +93,11 @@ type Platform struct {
 	// endpoint; nil when the queue offers no cheap check.
 	QueueCheck func(context.Context) error
 
+	// Egress is the outbound allow-list every HTTP client uses.
+	Egress *egress.Policy
+	// EgressAudit writes the egress audit in the background.
+	EgressAudit *egress.BatchAuditor
+
 	closers []func()
 }
 
@@ -104,19 +110,25 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platf
 			p.Close()
 		}
 	}()
-	httpClient := &http.Client{Timeout: outboundTimeout}
-
-	var credential azcore.TokenCredential
-	if needsCredential(cfg) {
-		if credential, err = azidentity.NewDefaultAzureCredential(nil); err != nil {
-			return nil, fmt.Errorf("create Azure credential for managed-identity connections: %w", err)
-		}
-	}
-
 	if p.Store, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
 	p.closers = append(p.closers, p.Store.Close)
+
+	// Every outbound HTTP client below uses httpClient, whose transport
+	// enforces the egress allow-list and audits each request.
+	httpClient, err := p.newEgressClient()
+	if err != nil {
+		return nil, err
+	}
+
+	var credential azcore.TokenCredential
+	if needsCredential(cfg) {
+		options := &azidentity.DefaultAzureCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: httpClient}}
+		if credential, err = azidentity.NewDefaultAzureCredential(options); err != nil {
+			return nil, fmt.Errorf("create Azure credential for managed-identity connections: %w", err)
+		}
+	}
 
 	if p.Blobs, err = blobstore.New(cfg.DocumentStorage, documents.Container, blobstore.Options{Transport: httpClient, Credential: credential}); err != nil {
 		return nil, err
