@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -129,7 +130,9 @@ func signIn(t *testing.T, standin *workosstandin.Server, baseURL, orgName, email
 	return token.AccessToken
 }
 
-func startPlatform(t *testing.T) (*platformUnderTest, *workosstandin.Server, string) {
+// startPlatform runs the handler under the local host; extraSettings add
+// to or override the app settings.
+func startPlatform(t *testing.T, extraSettings ...map[string]string) (*platformUnderTest, *workosstandin.Server, string) {
 	t.Helper()
 	db := storetest.New(t)
 	queueURL := localqueuetest.NewDatabase(t)
@@ -161,6 +164,10 @@ func startPlatform(t *testing.T) (*platformUnderTest, *workosstandin.Server, str
 		"EMBEDDING_PROVIDER":       "use-lite",
 		"EMBEDDING_MODEL_DIR":      modelDir(t),
 		"PDFIUM_CACHE_DIR":         filepath.Join(os.TempDir(), "bondingai-test-pdfium"),
+	}
+
+	for _, extra := range extraSettings {
+		maps.Copy(settings, extra)
 	}
 
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "host.log"))
