@@ -1,8 +1,8 @@
 // Package workoswebhook is the WorkOSWebhook function: POST
 // /api/webhooks/workos receives WorkOS webhook deliveries. It carries no
 // access token; the WorkOS-Signature header authenticates it. A verified
-// delivery is recorded once by event id and asks for an identity sync run;
-// the sync reads the Events API, so the delivered payload itself is never
+// delivery is recorded once by event id and requests an identity sync run.
+// The sync reads the Events API, so the delivered payload itself is never
 // applied.
 package workoswebhook
 
@@ -39,7 +39,7 @@ type EventRecorder interface {
 type Handler struct {
 	Verifier *webhook.Verifier
 	Events   EventRecorder
-	// RequestSync asks for an identity sync run without waiting for it.
+	// RequestSync requests an identity sync run without waiting for it.
 	RequestSync func()
 }
 

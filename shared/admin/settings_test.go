@@ -150,7 +150,7 @@ func TestSettingsServiceOptimisticConcurrency(t *testing.T) {
 		t.Errorf("after second write read %+v, want version 2 named Contoso Ltd.", read)
 	}
 
-	// Another organization sees only its own defaults.
+	// Another organization reads only its own defaults.
 	otherOrg, err := s.EnsureOrganization(ctx, "org_02")
 	if err != nil {
 		t.Fatal(err)

@@ -167,7 +167,7 @@ func (s *Syncer) revokeSessions(ctx context.Context) (int, error) {
 		err := s.Sessions.RevokeSession(ctx, usermanagement.RevokeSessionOpts{SessionID: id})
 		var httpErr workos_errors.HTTPError
 		if errors.As(err, &httpErr) && httpErr.Code == http.StatusNotFound {
-			// WorkOS no longer knows the session: it expired or was revoked.
+			// WorkOS returns 404 for a session that expired or was revoked.
 			err = nil
 		}
 		if err != nil {
@@ -182,8 +182,8 @@ func (s *Syncer) revokeSessions(ctx context.Context) (int, error) {
 	return revoked, nil
 }
 
-// RequestSync asks the background loop Start runs for a sync run soon. It
-// never blocks; requests that arrive during a run fold into one more run.
+// RequestSync requests a sync run from the background loop Start runs. It
+// never blocks, and requests that arrive during a run fold into one more run.
 func (s *Syncer) RequestSync() {
 	if s.requests == nil {
 		return
@@ -196,7 +196,7 @@ func (s *Syncer) RequestSync() {
 
 // Start runs the background loop that serves RequestSync until ctx ends. A
 // webhook recorded while no instance was running stays unsynced in the
-// database, so the loop also runs once at start when one is waiting; the
+// database, so the loop also runs once at start when one is waiting. The
 // timer function covers every other case.
 func (s *Syncer) Start(ctx context.Context, runTimeout time.Duration) {
 	s.requests = make(chan struct{}, 1)

@@ -17,7 +17,7 @@ import (
 // object's last state with its delete event. Deleted objects stay as
 // tombstones with deleted_at set.
 
-// MirroredObject is what every mirrored WorkOS object has.
+// MirroredObject holds the fields every mirrored WorkOS object has.
 type MirroredObject struct {
 	// WorkOSID is the object's WorkOS id, such as directory_user_01H....
 	WorkOSID string
@@ -306,7 +306,7 @@ func UpsertDirectoryGroup(ctx context.Context, tx pgx.Tx, g MirroredDirectoryGro
 
 // SetDirectoryGroupMembership records that the directory user joined
 // (removed false) or left (removed true) the group at eventAt, the event's
-// created_at; an older event than the stored one changes nothing.
+// created_at. An event older than the stored one changes nothing.
 func SetDirectoryGroupMembership(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, groupWorkOSID, userWorkOSID string, eventAt time.Time, removed bool) (bool, error) {
 	tag, err := tx.Exec(ctx, `
 		INSERT INTO directory_group_memberships (org_id, group_workos_id, directory_user_workos_id, event_created_at, deleted_at)
