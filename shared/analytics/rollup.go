@@ -148,7 +148,8 @@ func (r *Rollups) PendingJobs(ctx context.Context, orgID uuid.UUID) ([]Job, erro
 	err := r.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
 		watermark, err := store.AnalyticsWatermark(ctx, tx, orgID)
 		if errors.Is(err, store.ErrNotFound) {
-			earliest, err := store.EarliestUsageEvent(ctx, tx, orgID)
+			var earliest time.Time
+			earliest, err = store.EarliestUsageEvent(ctx, tx, orgID)
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
 			}
