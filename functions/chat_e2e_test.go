@@ -451,7 +451,7 @@ func checkConversationGuards(t *testing.T, p *platformUnderTest, standin *workos
 	}
 
 	// Another user of the same organization, then a user of another
-	// organization: every route answers 404.
+	// organization: every route returns 404.
 	sameOrg := *p
 	sameOrg.token = signInMember(t, standin, standinURL, p.token, "grace@contoso.com")
 	other := *p
