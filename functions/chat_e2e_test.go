@@ -636,4 +636,15 @@ func TestChatEndToEndOpenAICompatible(t *testing.T) {
 	if answerPrompts != 2*len(questions) {
 		t.Errorf("%d answer prompts with numbered sources, want %d", answerPrompts, 2*len(questions))
 	}
+
+	// A model connection that drops mid-answer ends the stream with an
+	// error event after the context.
+	broken := p.createConversation(t, "broken stream")
+	model.Enqueue(llmtest.Reply{Deltas: []string{"The policy ", "states ", "twenty ", "days."}, CutAfterDeltas: 2})
+	events := p.askStreaming(t, broken.ID, questions[0].Question)
+	if len(events) < 2 || events[0].name != "context" || events[len(events)-1].name != "error" {
+		t.Errorf("events of a dropped model stream = %+v, want context first and error last", events)
+	} else if !strings.Contains(events[len(events)-1].data, `"detail"`) {
+		t.Errorf("error event %q has no detail", events[len(events)-1].data)
+	}
 }

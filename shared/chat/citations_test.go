@@ -156,3 +156,28 @@ func TestQuoteIsVerbatimAndShort(t *testing.T) {
 		t.Errorf("quote = %q, want the list item without its marker", got)
 	}
 }
+
+// BenchmarkCitationCheckerStream measures checking a 40-sentence answer
+// that arrives in 4-byte deltas, with one bad marker in every fifth
+// sentence.
+func BenchmarkCitationCheckerStream(b *testing.B) {
+	var answer strings.Builder
+	for i := range 40 {
+		marker := "[1]"
+		if i%5 == 4 {
+			marker = "[9]"
+		}
+		answer.WriteString("A medical note is required after three consecutive days " + marker + ". ")
+	}
+	text := answer.String()
+	sources := testSources()
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for range b.N {
+		c := NewCitationChecker(sources)
+		for i := 0; i < len(text); i += 4 {
+			c.Write(text[i:min(i+4, len(text))])
+		}
+		c.Flush()
+	}
+}
