@@ -7,9 +7,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/httpapi"
 	"github.com/bondingai/platform/shared/platform"
@@ -53,6 +55,7 @@ func Register(app *customhandler.App, p *platform.Platform) {
 			topK = *req.TopK
 		}
 
+		started := time.Now()
 		found, err := p.Search.Search(r.Context(), caller.OrgID, req.Query, topK)
 		if errors.Is(err, retrieval.ErrInvalidQuery) {
 			problem.Write(w, r, http.StatusBadRequest, strings.TrimPrefix(err.Error(), retrieval.ErrInvalidQuery.Error()+": ")+".")
@@ -62,6 +65,7 @@ func Register(app *customhandler.App, p *platform.Platform) {
 			httpapi.InternalError(w, r, "search", err)
 			return
 		}
+		p.Recorder.Record(r.Context(), analytics.Event{OrgID: caller.OrgID, UserID: caller.UserID, Type: analytics.EventSearch, DurationMS: int(time.Since(started).Milliseconds())})
 
 		resp := response{Results: make([]result, 0, len(found))}
 		for _, f := range found {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/blobstore"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/store"
@@ -37,6 +38,9 @@ type Service struct {
 	Blobs *blobstore.Store
 	// MaxUploadBytes caps one file.
 	MaxUploadBytes int64
+	// Recorder receives a document_uploaded usage event per new upload;
+	// nil records none.
+	Recorder *analytics.Recorder
 }
 
 // Container is the Blob Storage container of uploaded documents. The
@@ -112,6 +116,7 @@ func (s *Service) Upload(ctx context.Context, orgID, userID uuid.UUID, filename 
 		return nil, false, err
 	}
 	customhandler.Logger(ctx).Info("document uploaded", slog.String("document_id", doc.ID.String()), slog.Int64("size_bytes", size))
+	s.Recorder.Record(ctx, analytics.Event{OrgID: orgID, UserID: userID, Type: analytics.EventDocumentUploaded, DocumentIDs: []uuid.UUID{doc.ID}})
 	return doc, true, nil
 }
 

@@ -223,6 +223,7 @@ func (p *Platform) newAnalytics() {
 		}
 	})
 	p.Ingest.Recorder = p.Recorder
+	p.Documents.Recorder = p.Recorder
 	p.Rollups = &analytics.Rollups{Store: p.Store, Queue: p.Queue, Lateness: p.Config.Analytics.Lateness, Logger: p.Logger}
 	p.KPIs = &analytics.KPIs{Store: p.Store, Prices: p.Config.Analytics.Prices}
 }
