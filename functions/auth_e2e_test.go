@@ -35,7 +35,7 @@ const authAccessTokenTTL = 32 * time.Second
 const testSessionCookieKey = "dGVzdC1vbmx5LXNlc3Npb24tY29va2llLWtleS0zMmI="
 
 // exampleSettings returns the Values of local.settings.example.json, so the
-// test starts with every setting the handler requires; the caller replaces
+// test starts with every setting the handler requires. The caller replaces
 // the connections and the WorkOS settings with the test's own.
 func exampleSettings(t *testing.T) map[string]string {
 	t.Helper()
@@ -442,8 +442,8 @@ func TestEndToEndCookieSession(t *testing.T) {
 		}
 
 		// Requests that still carry the spent refresh token reuse the
-		// stored result; the stand-in has no grace window, so spending it
-		// twice would answer invalid_grant and 401.
+		// stored result. The stand-in has no grace window, so spending the
+		// token twice would fail with invalid_grant and a 401.
 		var wg sync.WaitGroup
 		statuses := make([]int, 4)
 		for i := range statuses {

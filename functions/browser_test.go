@@ -35,9 +35,9 @@ func chromiumPath(t *testing.T) string {
 }
 
 // newBrowser starts headless Chromium with a fresh profile and returns a
-// chromedp context for one tab. The browser starts here, on a context
+// chromedp context for one tab. The browser starts here on a context
 // without a deadline, because a deadline on the first run would stop the
-// whole browser; the returned context bounds the test's steps.
+// whole browser. The returned context bounds the test's steps.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	options := []chromedp.ExecAllocatorOption{

@@ -27,9 +27,9 @@ type SwitchOrganizationResponse struct {
 	Permissions    []string `json:"permissions"`
 }
 
-// LogoutResponse is the answer of POST /api/auth/logout. The browser must
-// visit LogoutURL to end the AuthKit session at WorkOS too; otherwise the
-// next sign-in would be silent.
+// LogoutResponse is the body of the POST /api/auth/logout response. The
+// browser must visit LogoutURL to end the AuthKit session at WorkOS too,
+// because otherwise the next sign-in would be silent.
 type LogoutResponse struct {
 	LogoutURL string `json:"logout_url"`
 }
@@ -39,7 +39,7 @@ type LogoutResponse struct {
 // user and sets the new cookie. It needs the session cookie, because a
 // bearer client holds no refresh token here. WorkOS rejecting the switch
 // (the user is not a member, or the organization requires SSO or MFA the
-// session lacks) answers 403.
+// session lacks) results in 403.
 func (m *Manager) SwitchOrganization(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	logger := customhandler.Logger(ctx)

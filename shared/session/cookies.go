@@ -61,7 +61,8 @@ func newCookie(name, value, path string, maxAge time.Duration) *http.Cookie {
 	}
 }
 
-// expiredCookie tells the browser to delete the cookie name at path.
+// expiredCookie returns a cookie that makes the browser delete the cookie
+// name at path.
 func expiredCookie(name, path string) *http.Cookie {
 	c := newCookie(name, "", path, 0)
 	c.MaxAge = -1

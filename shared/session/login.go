@@ -16,6 +16,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 	"github.com/workos/workos-go/v4/pkg/workos_errors"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/identity"
 	"github.com/bondingai/platform/shared/problem"
@@ -215,7 +216,8 @@ func (m *Manager) writeExchangeError(w http.ResponseWriter, r *http.Request, err
 	problem.Write(w, r, http.StatusBadGateway, "WorkOS could not be reached to finish the sign-in. Retry shortly.")
 }
 
-// writeTokenError answers for a token WorkOS issued that fails validation.
+// writeTokenError responds for an access token from WorkOS that fails
+// validation.
 func (m *Manager) writeTokenError(w http.ResponseWriter, r *http.Request, status int) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", retryAfterSeconds)
@@ -246,9 +248,13 @@ func (m *Manager) mirror(ctx context.Context, claims *identity.Claims, email str
 	} else if err := m.cfg.Store.SetOrganizationName(ctx, orgID, org.Name); err != nil {
 		return err
 	}
-	return m.cfg.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
+	err = m.cfg.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
 		return store.EnsureMembership(ctx, tx, orgID, userID, claims.Role)
 	})
+	if err == nil {
+		m.cfg.Recorder.Record(ctx, analytics.Event{OrgID: orgID, UserID: userID, Type: analytics.EventSignIn})
+	}
+	return err
 }
 
 // clientIP returns the browser's address for WorkOS's session record: the

@@ -22,12 +22,13 @@ type sessionContextKey struct{}
 //     response), and its access token validated by the same validator.
 //
 // Cookie-authenticated requests with a method other than GET, HEAD or
-// OPTIONS must pass the CSRF check described at checkSameOrigin. Responses
-// for the cookie path: 401 when the cookie is missing, tampered with or the
-// session ended (invalid_grant; the cookie is cleared), 403 for a failed
-// CSRF check or a session without an organization, and 503 with
-// Retry-After when WorkOS or its signing keys are unavailable and the
-// current access token has expired.
+// OPTIONS must pass the CSRF check described at checkSameOrigin. The cookie
+// path responds with 401 when the cookie is missing or tampered with, and
+// with 401 and a cleared cookie when WorkOS ended the session
+// (invalid_grant). It responds with 403 for a failed CSRF check or a
+// session without an organization. It responds with 503 and Retry-After
+// when WorkOS or its signing keys are unavailable and the current access
+// token has expired.
 func (m *Manager) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "" {
@@ -119,7 +120,7 @@ func sessionFromContext(ctx context.Context) *sessionState {
 	return s
 }
 
-// endSession clears the session cookie and answers 401.
+// endSession clears the session cookie and responds with 401.
 func (m *Manager) endSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, expiredCookie(SessionCookieName, "/"))
 	w.Header().Set("WWW-Authenticate", "Bearer")

@@ -44,8 +44,8 @@ const (
 // window. The session cannot continue.
 var ErrSessionEnded = errors.New("session ended")
 
-// refreshResult is what a refresh stores for the requests that lose the
-// race, sealed with the cookie key.
+// refreshResult is the outcome of one refresh, stored sealed with the
+// cookie key for the requests that lose the race.
 type refreshResult struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`

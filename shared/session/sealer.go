@@ -14,7 +14,7 @@ import (
 const KeySize = chacha20poly1305.KeySize
 
 // sealVersion is the first byte of every sealed value, so that a later
-// format can be told apart.
+// format can be recognized.
 const sealVersion = 1
 
 // ErrInvalidSeal means a sealed value is malformed, was tampered with, or
@@ -23,9 +23,9 @@ var ErrInvalidSeal = errors.New("sealed value invalid")
 
 // Sealer encrypts and authenticates cookie values with XChaCha20-Poly1305.
 // It seals with the current key and opens with the current or the previous
-// key, so a key can be rotated without signing everyone out: deploy the new
-// key as current and the old one as previous, and drop the previous key once
-// the longest session has ended.
+// key, so a key can be rotated without signing everyone out. To rotate,
+// deploy the new key as current and the old one as previous. Drop the
+// previous key once the longest session has ended.
 type Sealer struct {
 	current  cipherAEAD
 	previous cipherAEAD

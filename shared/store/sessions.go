@@ -12,17 +12,18 @@ import (
 )
 
 // refreshLockClass is the first key of the two-key advisory locks that
-// serialize refreshes of one refresh token, so that they cannot collide
-// with advisory locks other code takes with the one-key form.
+// serialize refreshes of one refresh token. PostgreSQL keeps the one-key
+// and two-key advisory lock spaces apart, so other code's one-key locks
+// never collide with these.
 const refreshLockClass = 0x5e55
 
 // maxExpiredRefreshDeletes bounds the expired rows one refresh deletes, so
 // the clean-up never makes a sign-in slow.
 const maxExpiredRefreshDeletes = 100
 
-// ClaimRefresh runs refresh at most once per tokenHash (the SHA-256 of a
-// refresh token) across every process that shares the database, and returns
-// its result. The first caller holds a transaction-scoped advisory lock
+// ClaimRefresh runs refresh once for all callers with the same tokenHash
+// (the SHA-256 of a refresh token) within the grace period, across every
+// process that shares the database, and returns its result. The first caller holds a transaction-scoped advisory lock
 // while refresh runs and stores the result for grace. Callers that arrive
 // while it runs wait for the lock, and callers within grace get the stored
 // result with reused set to true. When refresh fails nothing is stored, so
