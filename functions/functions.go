@@ -4,6 +4,7 @@
 package functions
 
 import (
+	adminegress "github.com/bondingai/platform/functions/AdminEgress"
 	adminportallink "github.com/bondingai/platform/functions/AdminPortalLink"
 	adminsettings "github.com/bondingai/platform/functions/AdminSettings"
 	analyticsdashboard "github.com/bondingai/platform/functions/AnalyticsDashboard"
@@ -33,6 +34,7 @@ import (
 
 // registrations maps each function folder name to its Register.
 var registrations = map[string]func(*customhandler.App, *platform.Platform){
+	adminegress.Name:            adminegress.Register,
 	health.Name:                 health.Register,
 	documents.Name:              documents.Register,
 	document.Name:               document.Register,
