@@ -75,6 +75,7 @@ func ask(p *platform.Platform) http.HandlerFunc {
 			return
 		}
 
+		p.Recorder.Record(r.Context(), answeredEvent(caller, reply))
 		view := chat.NewReplyView(reply)
 		if stream != nil {
 			stream.send("done", view)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/chat"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/httpapi"
@@ -64,6 +65,7 @@ func create(p *platform.Platform) http.HandlerFunc {
 			httpapi.InternalError(w, r, "create conversation", err)
 			return
 		}
+		p.Recorder.Record(r.Context(), analytics.Event{OrgID: caller.OrgID, UserID: caller.UserID, Type: analytics.EventConversationStarted})
 		w.Header().Set("Location", "/api/conversations/"+c.ID.String())
 		httpapi.WriteJSON(w, http.StatusCreated, chat.NewConversationView(c, nil))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/chat"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/httpapi"
@@ -63,6 +64,11 @@ func Register(app *customhandler.App, p *platform.Platform) {
 			return
 		}
 
+		// Only the first rating of a message counts; a changed rating
+		// updates the stored feedback but records no second event.
+		if created {
+			p.Recorder.Record(r.Context(), analytics.Event{OrgID: caller.OrgID, UserID: caller.UserID, Type: analytics.EventFeedbackGiven, FeedbackScore: feedbackScore(req.Rating)})
+		}
 		status := http.StatusOK
 		if created {
 			status = http.StatusCreated

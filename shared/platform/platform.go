@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platf
 		return nil, err
 	}
 	p.closers = append(p.closers, p.Store.Close)
+	p.startRecorder()
 
 	// Every outbound HTTP client below uses httpClient, whose transport
 	// enforces the egress allow-list and audits each request.
@@ -210,10 +211,10 @@ func (p *Platform) newAdministration(ctx context.Context, httpClient *http.Clien
 // recorderCloseTimeout bounds the final flush of usage events at shutdown.
 const recorderCloseTimeout = 10 * time.Second
 
-// newAnalytics starts the usage event recorder and builds the rollup and
-// KPI services. Its closer is added last, so Close flushes the buffered
-// events while the database pool is still open.
-func (p *Platform) newAnalytics() {
+// startRecorder starts the usage event recorder right after the database
+// pool opens, so that its closer runs before the pool's and Close flushes
+// the buffered events while the pool is still open.
+func (p *Platform) startRecorder() {
 	p.Recorder = analytics.NewRecorder(p.Store, analytics.RecorderOptions{Logger: p.Logger})
 	p.closers = append(p.closers, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), recorderCloseTimeout)
@@ -222,6 +223,11 @@ func (p *Platform) newAnalytics() {
 			p.Logger.Error("usage events not flushed at shutdown", slog.Any("error", err))
 		}
 	})
+}
+
+// newAnalytics builds the rollup and KPI services and hands the recorder
+// to the services that record usage events.
+func (p *Platform) newAnalytics() {
 	p.Ingest.Recorder = p.Recorder
 	p.Documents.Recorder = p.Recorder
 	p.Rollups = &analytics.Rollups{Store: p.Store, Queue: p.Queue, Lateness: p.Config.Analytics.Lateness, Logger: p.Logger}
@@ -264,6 +270,7 @@ func newSessions(cfg *config.Config, p *Platform, httpClient *http.Client) (*ses
 		Sealer:        sealer,
 		Store:         p.Store,
 		Logger:        p.Logger,
+		Recorder:      p.Recorder,
 	})
 }
 

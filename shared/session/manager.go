@@ -10,6 +10,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/organizations"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/identity"
 	"github.com/bondingai/platform/shared/store"
 )
@@ -36,6 +37,9 @@ type Config struct {
 	Store *store.Store
 	// Logger receives sign-in and refresh events; never tokens.
 	Logger *slog.Logger
+	// Recorder receives a sign_in usage event per completed sign-in; nil
+	// records none.
+	Recorder *analytics.Recorder
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
