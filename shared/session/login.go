@@ -16,7 +16,6 @@ import (
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 	"github.com/workos/workos-go/v4/pkg/workos_errors"
 
-	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/identity"
 	"github.com/bondingai/platform/shared/problem"
@@ -248,13 +247,9 @@ func (m *Manager) mirror(ctx context.Context, claims *identity.Claims, email str
 	} else if err := m.cfg.Store.SetOrganizationName(ctx, orgID, org.Name); err != nil {
 		return err
 	}
-	err = m.cfg.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
+	return m.cfg.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
 		return store.EnsureMembership(ctx, tx, orgID, userID, claims.Role)
 	})
-	if err == nil {
-		m.cfg.Recorder.Record(ctx, analytics.Event{OrgID: orgID, UserID: userID, Type: analytics.EventSignIn})
-	}
-	return err
 }
 
 // clientIP returns the browser's address for WorkOS's session record: the
