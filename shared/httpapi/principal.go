@@ -121,6 +121,13 @@ func (r *Resolver) RequirePrincipal(next http.Handler) http.Handler {
 		}
 		if reason != "" {
 			customhandler.Logger(ctx).Warn("request from a deprovisioned user denied", slog.String("reason", reason))
+			// The sync marked the sessions it had seen; this one may be
+			// newer. The next sync run revokes it in WorkOS.
+			if sessionID := p.Claims.SessionID; sessionID != "" {
+				if err := r.Store.RequestSessionRevocationByID(ctx, sessionID); err != nil {
+					customhandler.Logger(ctx).Error("request session revocation", slog.Any("error", err))
+				}
+			}
 			problem.Write(w, req, http.StatusForbidden, "Your access to this organization has been removed. Contact your administrator.")
 			return
 		}

@@ -74,6 +74,16 @@ func TestRequirePrincipalDeniesRemovedMembership(t *testing.T) {
 		t.Errorf("pending revocations = %v, %v, want [session_01]", sessions, err)
 	}
 
+	// A session first seen after the deprovisioning is marked when denied.
+	later := &identity.Claims{UserID: "user_01", OrganizationID: "org_01", Role: "member", SessionID: "session_02"}
+	if rec := serveAs(handler, later); rec.Code != http.StatusForbidden {
+		t.Fatalf("request with a new session after membership removal: status %d, want 403", rec.Code)
+	}
+	sessions, err = s.PendingSessionRevocations(ctx, 10)
+	if err != nil || len(sessions) != 2 {
+		t.Errorf("pending revocations = %v, %v, want session_01 and session_02", sessions, err)
+	}
+
 	// Another user of the organization is unaffected.
 	other := &identity.Claims{UserID: "user_02", OrganizationID: "org_01", Role: "member"}
 	if rec := serveAs(handler, other); rec.Code != http.StatusNoContent {

@@ -475,6 +475,19 @@ func RequestOrganizationSessionRevocation(ctx context.Context, tx pgx.Tx, orgID 
 	return tag.RowsAffected(), nil
 }
 
+// RequestSessionRevocationByID marks one session for revocation, for a
+// session first seen after its user was deprovisioned. It is a no-op for a
+// session already marked.
+func (s *Store) RequestSessionRevocationByID(ctx context.Context, sessionID string) error {
+	_, err := s.pool.Exec(ctx, `
+		UPDATE user_sessions SET revoke_requested_at = now()
+		WHERE session_id = $1 AND revoke_requested_at IS NULL`, sessionID)
+	if err != nil {
+		return fmt.Errorf("request revocation of session %s: %w", sessionID, err)
+	}
+	return nil
+}
+
 // PendingSessionRevocations returns up to limit session ids marked for
 // revocation and not yet revoked, oldest request first.
 func (s *Store) PendingSessionRevocations(ctx context.Context, limit int) ([]string, error) {
