@@ -16,6 +16,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 	"github.com/workos/workos-go/v4/pkg/workos_errors"
 
+	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/identity"
 	"github.com/bondingai/platform/shared/problem"
@@ -247,9 +248,13 @@ func (m *Manager) mirror(ctx context.Context, claims *identity.Claims, email str
 	} else if err := m.cfg.Store.SetOrganizationName(ctx, orgID, org.Name); err != nil {
 		return err
 	}
-	return m.cfg.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
+	err = m.cfg.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
 		return store.EnsureMembership(ctx, tx, orgID, userID, claims.Role)
 	})
+	if err == nil {
+		m.cfg.Recorder.Record(ctx, analytics.Event{OrgID: orgID, UserID: userID, Type: analytics.EventSignIn})
+	}
+	return err
 }
 
 // clientIP returns the browser's address for WorkOS's session record: the
