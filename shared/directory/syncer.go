@@ -127,6 +127,9 @@ func (s *Syncer) readEvents(ctx context.Context, result *Result) error {
 	}
 	result.Cursor = cursor
 
+	// TODO: WorkOS keeps events for 30 days, so a sync that stops for
+	// longer misses changes; a full reconciliation through the Directory
+	// Sync list endpoints would repair the mirror and is not built yet.
 	for page := 0; page < maxPages; page++ {
 		response, err := s.Events.ListEvents(ctx, events.ListEventsOpts{Events: EventTypes, Limit: pageSize, After: cursor})
 		if err != nil {
