@@ -16,8 +16,8 @@ import (
 	"github.com/bondingai/platform/shared/workosstandin"
 )
 
-// The identity end-to-end tests run the handler under the local host with
-// the WorkOS stand-in playing the identity provider: a directory user is
+// The identity end-to-end tests run the handler under the local host, with
+// the WorkOS stand-in as the identity provider. A directory user is
 // deactivated there, and the same unexpired access token stops working
 // after one SyncIdentity run, or after a signed webhook alone.
 
@@ -123,7 +123,7 @@ func (f *identityFixture) sessionRevoked() bool {
 	return false
 }
 
-// runFunction asks the local host to run a non-HTTP function once.
+// runFunction requests one run of a non-HTTP function from the local host.
 func (p *platformUnderTest) runFunction(t *testing.T, name string) {
 	t.Helper()
 	resp, err := p.client.Post(p.baseURL+"/admin/functions/"+name, "application/json", strings.NewReader(`{"input":""}`))
