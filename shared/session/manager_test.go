@@ -64,9 +64,10 @@ type fixture struct {
 	holdRefresh chan struct{}
 	entered     chan struct{}
 	client      *http.Client
+	manager     *session.Manager
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{clock: &clock{}}
 	store, db := storetest.Open(t)
@@ -113,6 +114,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 
+	f.manager = manager
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/auth/login", manager.Login)
 	mux.HandleFunc("GET /api/auth/callback", manager.Callback)
@@ -154,7 +156,7 @@ func (f *fixture) serveStandin(w http.ResponseWriter, r *http.Request) {
 	f.standin.ServeHTTP(w, r)
 }
 
-func (f *fixture) get(t *testing.T, rawURL string, cookie *http.Cookie) (*http.Response, string) {
+func (f *fixture) get(t testing.TB, rawURL string, cookie *http.Cookie) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, rawURL, nil)
 	if cookie != nil {
@@ -180,7 +182,7 @@ func findCookie(resp *http.Response, name string) *http.Cookie {
 
 // signIn walks login, the stand-in's form and the callback for a new user
 // who is a member of a new organization, and returns the session cookie.
-func (f *fixture) signIn(t *testing.T) *http.Cookie {
+func (f *fixture) signIn(t testing.TB) *http.Cookie {
 	t.Helper()
 	resp, body := f.get(t, f.app.URL+"/api/auth/login", nil)
 	if resp.StatusCode != http.StatusFound {
