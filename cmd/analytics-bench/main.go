@@ -1,8 +1,8 @@
-// Command analytics-bench measures the analytics rollups on PostgreSQL:
-// it generates usage events for many organizations over many days, then
-// times the rollup of every hour from scratch (the catch-up path) and an
-// incremental run after one more hour of events, using the same Schedule
-// and Run code as the AnalyticsSchedule and AnalyticsRollup functions.
+// Command analytics-bench measures the analytics rollups on PostgreSQL.
+// It generates usage events for many organizations over many days. Then it
+// times the rollup of every hour from scratch (the catch-up path), and an
+// incremental run after one more hour of events. Both use the Schedule and
+// Run code of the AnalyticsSchedule and AnalyticsRollup functions.
 // scripts/bench-analytics starts the dev cluster and runs it; it prints
 // the command and a Markdown table.
 package main

@@ -141,7 +141,7 @@ func (f *fixture) report(orgID uuid.UUID, from, to time.Time, granularity analyt
 	return report
 }
 
-// ownerQuery runs sql as the schema owner, which row-level security does
+// ownerInts runs sql as the schema owner, which row-level security does
 // not filter, and returns the first column of each row as int64.
 func (f *fixture) ownerInts(sql string, args ...any) []int64 {
 	f.t.Helper()

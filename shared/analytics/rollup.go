@@ -133,9 +133,9 @@ func (r *Rollups) Schedule(ctx context.Context) (int, error) {
 
 // PendingJobs returns orgID's hours that need a rollup, oldest first: from
 // its watermark to the current hour, at most MaxWindowsPerOrg of them. An
-// organization seen for the first time starts at its oldest event, or at
-// the oldest hour late events may still reach; one without events has
-// none.
+// organization seen for the first time starts at the earlier of its oldest
+// event and the oldest hour late events may still reach. An organization
+// without events has no pending jobs.
 func (r *Rollups) PendingJobs(ctx context.Context, orgID uuid.UUID) ([]Job, error) {
 	now := r.now()
 	current := now.Truncate(time.Hour)
@@ -189,11 +189,11 @@ type RunResult struct {
 	DeletedEvents int64
 }
 
-// Run computes job in one transaction: it replaces the hour's rollup rows
-// and its day's rows, records whether the hour is final, advances the
-// watermark, and deletes raw events that are both rolled up and older than
-// the organization's retention period. Running a job again gives the same
-// rows; a job for an hour before the watermark is skipped, because
+// Run computes job in one transaction. It replaces the hour's rollup rows
+// and its day's rows, records whether the hour is final and advances the
+// watermark. Then it deletes raw events that are both rolled up and older
+// than the organization's retention period. Running a job again gives the
+// same rows. A job for an hour before the watermark is skipped, because
 // retention may already have deleted the hour's events.
 func (r *Rollups) Run(ctx context.Context, job Job) (RunResult, error) {
 	now := r.now()
