@@ -46,6 +46,8 @@ type unit struct {
 	source   int
 	position int
 	score    float64
+	// matched counts the query terms in the unit or its heading.
+	matched int
 }
 
 // ExtractiveAnswer builds an answer without a model: it quotes the
@@ -64,7 +66,7 @@ func ExtractiveAnswer(question string, sources []Source) string {
 	}
 	weights := termWeights(queryTerms, units)
 	for i := range units {
-		units[i].score = scoreUnit(&units[i], queryTerms, weights)
+		units[i].score, units[i].matched = scoreUnit(&units[i], queryTerms, weights)
 	}
 	sort.SliceStable(units, func(i, j int) bool {
 		if units[i].score != units[j].score {
@@ -83,6 +85,13 @@ func ExtractiveAnswer(question string, sources []Source) string {
 	for _, u := range units {
 		if quoted == extractUnitsMax || u.score <= 0 || u.score < extractScoreShareMin*units[0].score {
 			break
+		}
+		if u.matched < units[0].matched {
+			// A unit that shares one rare term with the question can
+			// score close to a broader match. Quoting only units that
+			// cover as many of the question's terms as the best one keeps
+			// such side remarks out of the extract.
+			continue
 		}
 		answer.WriteString("\n- " + markupFree.Replace(u.text) + " [" + strconv.Itoa(sources[u.source].Number) + "]")
 		quoted++
@@ -180,17 +189,21 @@ func termWeights(queryTerms map[string]bool, units []unit) map[string]float64 {
 	return weights
 }
 
-func scoreUnit(u *unit, queryTerms map[string]bool, weights map[string]float64) float64 {
+// scoreUnit returns the weighted score of u for the query and how many
+// query terms it matched.
+func scoreUnit(u *unit, queryTerms map[string]bool, weights map[string]float64) (float64, int) {
 	own := terms(u.text)
 	headingTerms := terms(u.heading)
-	score := 0.0
+	score, matched := 0.0, 0
 	for term := range queryTerms {
 		switch {
 		case own[term]:
 			score += weights[term]
+			matched++
 		case headingTerms[term]:
 			score += headingTermWeight * weights[term]
+			matched++
 		}
 	}
-	return score
+	return score, matched
 }

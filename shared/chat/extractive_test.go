@@ -16,7 +16,7 @@ var handbookPassages = []struct {
 }{
 	{1, "2. Standard Working Hours\nRegular Schedule:\n- Monday to Friday\n- 9:00 AM to 5:00 PM (including a one-hour unpaid lunch break)\nFlexibility:\nWhile we maintain standard business hours, occasional flexibility may be available with manager approval. Employees are expected to arrive on time.\nOvertime:\nNon-exempt employees must obtain manager approval before working any overtime hours."},
 	{1, "Overtime:\nNon-exempt employees must obtain manager approval before working any overtime hours. Exempt employees are expected to manage their workload.\n3. Vacation (Paid Time Off)\nContoso provides every employee with 20 paid vacation days to support rest, well-being, and work–life balance.\nEligibility & Accrual\n- Vacation eligibility begins on your first day of employment."},
-	{2, "- Vacation may only be taken after it is accrued.\nRequesting Vacation\n- Submit vacation requests through the company’s time-off system at least two weeks in advance.\nHolidays\nIn addition to vacation, Contoso observes a list of company holidays published at the start of each calendar year.\n4. Sick Leave"},
+	{2, "- Vacation may only be taken after it is accrued.\nRequesting Vacation\n- Submit vacation requests through the company’s time-off system at least two weeks in advance.\n- Approved vacation time will be paid at your regular base hourly/salary rate.\nHolidays\nIn addition to vacation, Contoso observes a list of company holidays published at the start of each calendar year.\n4. Sick Leave"},
 	{3, "Final Pay\nUnused, accrued vacation will be paid out in accordance with local regulations.\n8. Getting Assistance\nIf you have questions about any policy or process described in this handbook, contact:\n- Your Manager\n- Human Resources"},
 	{0, "Expense Category | Limit | Guidelines\nMeals | $90 per meal | You should limit your meals to breakfast, lunch, and dinner, and choose reasonably priced restaurants or cafes. You should avoid any alcoholic beverages, or any excessive or lavish meals."},
 	{0, "Contoso Corp. Expense Policy\nEmployees can claim reimbursement for reasonable expenses incurred in the performance of their duties.\nTo submit a claim, send an email to expenses@contoso.com with an itemized description of the expenses being claimed. Use the following guidelines for expenditure limits."},
@@ -154,5 +154,16 @@ func TestExtractiveAnswerNeutralizesMarkup(t *testing.T) {
 	}
 	if len(checker.Citations()) != 1 || checker.Repaired+checker.Removed != 0 {
 		t.Errorf("citations %+v, repaired %d, removed %d", checker.Citations(), checker.Repaired, checker.Removed)
+	}
+}
+
+func TestExtractiveAnswerSkipsNarrowMatches(t *testing.T) {
+	question := "What are the regular working hours?"
+	answer := ExtractiveAnswer(question, Supported(question, passageResults()))
+	if strings.Contains(answer, "Approved vacation time") {
+		t.Errorf("the extract quotes a unit that shares only \"regular\" with the question:\n%s", answer)
+	}
+	if !strings.Contains(answer, "9:00 AM to 5:00 PM") {
+		t.Errorf("the extract lacks the working hours:\n%s", answer)
 	}
 }
