@@ -29,6 +29,16 @@ const (
 	EventsPageSizeDefault            = 100
 	EventsMaxPagesDefault            = 50
 	AnalyticsLatenessDefault         = 2 * time.Hour
+
+	MaxDocumentsPerOrganizationDefault = 10000
+	MaxRequestBodyBytesDefault         = 1 << 20
+	RateLimitWindowDefault             = time.Minute
+	RateLimitChatPerUserDefault        = 20
+	RateLimitChatPerOrgDefault         = 600
+	RateLimitSearchPerUserDefault      = 60
+	RateLimitSearchPerOrgDefault       = 1200
+	RateLimitUploadPerUserDefault      = 30
+	RateLimitUploadPerOrgDefault       = 300
 )
 
 // Embedding providers.
@@ -94,6 +104,10 @@ type Config struct {
 	PDFiumCacheDir string
 	// MaxUploadBytes caps one uploaded file (MAX_UPLOAD_BYTES).
 	MaxUploadBytes int64
+
+	// Limits holds the request limits that protect the deployment from
+	// one noisy or hostile caller.
+	Limits Limits
 }
 
 // StorageConnection is a Blob Storage connection: a connection string, or a
@@ -218,6 +232,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	cfg.Embedding = r.embedding()
 	cfg.Chat = r.chat()
 	cfg.Analytics = r.analytics()
+	cfg.Limits = r.limits()
 	if err := errors.Join(r.errs...); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
@@ -553,4 +568,69 @@ func (r *reader) analytics() Analytics {
 	}
 	a.Prices = prices
 	return a
+}
+
+// Limits configures request limits, rate limits and cross-origin access.
+type Limits struct {
+	// MaxDocumentsPerOrganization caps the documents one organization
+	// keeps, failed ones excluded (MAX_DOCUMENTS_PER_ORGANIZATION).
+	MaxDocumentsPerOrganization int
+	// MaxRequestBodyBytes caps the body of every request except uploads,
+	// which MAX_UPLOAD_BYTES caps (MAX_REQUEST_BODY_BYTES).
+	MaxRequestBodyBytes int64
+	// CORSAllowedOrigins are the origins, such as https://app.example.com,
+	// that browsers may call the API from (CORS_ALLOWED_ORIGINS, comma
+	// separated). Empty allows no cross-origin calls.
+	CORSAllowedOrigins []string
+	// RateLimitWindow is the length of one rate limit window
+	// (RATE_LIMIT_WINDOW).
+	RateLimitWindow time.Duration
+	// Chat, Search and Upload are the requests allowed per window for one
+	// user and for a whole organization (RATE_LIMIT_CHAT_PER_USER,
+	// RATE_LIMIT_CHAT_PER_ORGANIZATION and likewise for SEARCH and UPLOAD).
+	Chat   RateLimit
+	Search RateLimit
+	Upload RateLimit
+}
+
+// RateLimit is the requests per window allowed for one action.
+type RateLimit struct {
+	PerUser         int
+	PerOrganization int
+}
+
+func (r *reader) limits() Limits {
+	l := Limits{
+		MaxDocumentsPerOrganization: r.positiveInt("MAX_DOCUMENTS_PER_ORGANIZATION", MaxDocumentsPerOrganizationDefault),
+		MaxRequestBodyBytes:         int64(r.positiveInt("MAX_REQUEST_BODY_BYTES", MaxRequestBodyBytesDefault)),
+		RateLimitWindow:             r.duration("RATE_LIMIT_WINDOW", RateLimitWindowDefault),
+		Chat: RateLimit{
+			PerUser:         r.positiveInt("RATE_LIMIT_CHAT_PER_USER", RateLimitChatPerUserDefault),
+			PerOrganization: r.positiveInt("RATE_LIMIT_CHAT_PER_ORGANIZATION", RateLimitChatPerOrgDefault),
+		},
+		Search: RateLimit{
+			PerUser:         r.positiveInt("RATE_LIMIT_SEARCH_PER_USER", RateLimitSearchPerUserDefault),
+			PerOrganization: r.positiveInt("RATE_LIMIT_SEARCH_PER_ORGANIZATION", RateLimitSearchPerOrgDefault),
+		},
+		Upload: RateLimit{
+			PerUser:         r.positiveInt("RATE_LIMIT_UPLOAD_PER_USER", RateLimitUploadPerUserDefault),
+			PerOrganization: r.positiveInt("RATE_LIMIT_UPLOAD_PER_ORGANIZATION", RateLimitUploadPerOrgDefault),
+		},
+	}
+	if l.RateLimitWindow == 0 {
+		r.fail("RATE_LIMIT_WINDOW", "invalid value 0: want a duration such as 1m")
+	}
+	for _, origin := range strings.Split(r.optional("CORS_ALLOWED_ORIGINS", ""), ",") {
+		origin = strings.TrimSpace(origin)
+		if origin == "" {
+			continue
+		}
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			r.fail("CORS_ALLOWED_ORIGINS", "invalid origin %q: want scheme and host, such as https://app.example.com", origin)
+			continue
+		}
+		l.CORSAllowedOrigins = append(l.CORSAllowedOrigins, u.Scheme+"://"+u.Host)
+	}
+	return l
 }

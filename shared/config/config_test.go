@@ -305,3 +305,64 @@ func TestLoadRejectsInvalidAnalyticsSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadLimitsDefaults(t *testing.T) {
+	cfg, err := Load(env(validSettings()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Limits
+	if l.MaxDocumentsPerOrganization != MaxDocumentsPerOrganizationDefault {
+		t.Errorf("MaxDocumentsPerOrganization = %d", l.MaxDocumentsPerOrganization)
+	}
+	if l.MaxRequestBodyBytes != MaxRequestBodyBytesDefault {
+		t.Errorf("MaxRequestBodyBytes = %d", l.MaxRequestBodyBytes)
+	}
+	if l.RateLimitWindow != RateLimitWindowDefault {
+		t.Errorf("RateLimitWindow = %s", l.RateLimitWindow)
+	}
+	if l.Chat.PerUser != RateLimitChatPerUserDefault || l.Search.PerOrganization != RateLimitSearchPerOrgDefault || l.Upload.PerUser != RateLimitUploadPerUserDefault {
+		t.Errorf("rate limits = %+v %+v %+v", l.Chat, l.Search, l.Upload)
+	}
+	if len(l.CORSAllowedOrigins) != 0 {
+		t.Errorf("CORSAllowedOrigins = %v, want none", l.CORSAllowedOrigins)
+	}
+}
+
+func TestLoadLimitsSettings(t *testing.T) {
+	settings := validSettings()
+	settings["CORS_ALLOWED_ORIGINS"] = "https://app.contoso.example, http://localhost:5173/"
+	settings["RATE_LIMIT_CHAT_PER_USER"] = "3"
+	settings["MAX_DOCUMENTS_PER_ORGANIZATION"] = "7"
+	cfg, err := Load(env(settings))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://app.contoso.example", "http://localhost:5173"}
+	if strings.Join(cfg.Limits.CORSAllowedOrigins, " ") != strings.Join(want, " ") {
+		t.Errorf("CORSAllowedOrigins = %v, want %v", cfg.Limits.CORSAllowedOrigins, want)
+	}
+	if cfg.Limits.Chat.PerUser != 3 {
+		t.Errorf("Chat.PerUser = %d, want 3", cfg.Limits.Chat.PerUser)
+	}
+	if cfg.Limits.MaxDocumentsPerOrganization != 7 {
+		t.Errorf("MaxDocumentsPerOrganization = %d, want 7", cfg.Limits.MaxDocumentsPerOrganization)
+	}
+}
+
+func TestLoadRejectsInvalidLimits(t *testing.T) {
+	settings := validSettings()
+	settings["CORS_ALLOWED_ORIGINS"] = "*"
+	settings["RATE_LIMIT_WINDOW"] = "0s"
+	settings["RATE_LIMIT_UPLOAD_PER_ORGANIZATION"] = "-1"
+	settings["MAX_REQUEST_BODY_BYTES"] = "big"
+	_, err := Load(env(settings))
+	if err == nil {
+		t.Fatal("Load accepted invalid limits")
+	}
+	for _, name := range []string{"CORS_ALLOWED_ORIGINS", "RATE_LIMIT_WINDOW", "RATE_LIMIT_UPLOAD_PER_ORGANIZATION", "MAX_REQUEST_BODY_BYTES"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
