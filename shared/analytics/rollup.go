@@ -48,6 +48,11 @@ type Job struct {
 
 // MessageID returns the job's Service Bus message id, the organization and
 // the hour, so that duplicate detection drops a job enqueued twice.
+//
+// NOTE: duplicate detection also drops the scheduler's re-enqueue of a
+// still-changing hour within the queue's detection window (10 minutes in
+// the local queue). Such an hour is recomputed on a later run instead, and
+// the watermark waits for that run.
 func (j Job) MessageID() string {
 	return j.OrgID.String() + "/" + j.WindowStart.UTC().Format(time.RFC3339)
 }
