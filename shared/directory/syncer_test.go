@@ -392,3 +392,50 @@ func TestRequestSyncRunsInBackground(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // poll interval
 	}
 }
+
+func TestSyncInactiveMembershipDeniesUntilReactivated(t *testing.T) {
+	f := newSyncFixture(t)
+	orgID, userID := f.signedIn(t, "user_01", "ada@contoso.com", "session_01")
+	membership := func(status string, minute int) map[string]any {
+		return map[string]any{
+			"object": "organization_membership", "id": "om_01", "user_id": "user_01", "organization_id": "org_01",
+			"status": status, "role": map[string]any{"slug": "member"}, "created_at": at(0), "updated_at": at(minute),
+		}
+	}
+
+	f.fake.add(events.OrganizationMembershipUpdated, membership("inactive", 1))
+	f.run(t)
+	if reason := f.denial(t, orgID, userID); reason != store.DenialMembershipRemoved {
+		t.Errorf("denial with an inactive membership = %q, want %q", reason, store.DenialMembershipRemoved)
+	}
+
+	f.fake.add(events.OrganizationMembershipUpdated, membership("active", 2))
+	f.run(t)
+	if reason := f.denial(t, orgID, userID); reason != "" {
+		t.Errorf("denial after reactivation = %q, want none", reason)
+	}
+}
+
+func TestSyncReactivatedDirectoryUserAllowed(t *testing.T) {
+	f := newSyncFixture(t)
+	orgID, userID := f.signedIn(t, "user_01", "ada@contoso.com", "session_01")
+	f.fake.add(events.DirectoryUserUpdated, directoryUser("inactive", 1))
+	f.fake.add(events.DirectoryUserUpdated, directoryUser("active", 2))
+	f.run(t)
+	if reason := f.denial(t, orgID, userID); reason != "" {
+		t.Errorf("denial after reactivation = %q, want none", reason)
+	}
+}
+
+func TestSyncLinksDirectoryUserByEmailAfterSignIn(t *testing.T) {
+	f := newSyncFixture(t)
+	// The directory user is synced before the person ever signs in, so no
+	// platform user exists to link it to.
+	f.fake.add(events.DirectoryUserUpdated, directoryUser("inactive", 1))
+	f.run(t)
+
+	orgID, userID := f.signedIn(t, "user_01", "ada@contoso.com", "session_01")
+	if reason := f.denial(t, orgID, userID); reason != store.DenialDirectoryUserInactive {
+		t.Errorf("denial for a user signing in after deactivation = %q, want %q", reason, store.DenialDirectoryUserInactive)
+	}
+}
