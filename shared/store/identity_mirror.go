@@ -252,7 +252,7 @@ func UpsertDirectoryUser(ctx context.Context, tx pgx.Tx, u MirroredDirectoryUser
 			SELECT id FROM (
 				SELECT id, 0 AS rank FROM users WHERE $3 <> '' AND workos_id = $3
 				UNION ALL
-				SELECT id, 1 FROM users WHERE $4 <> '' AND lower(email) = lower($4) AND deleted_at IS NULL
+				SELECT id, 1 FROM users WHERE $4 <> '' AND email <> '' AND lower(email) = lower($4) AND deleted_at IS NULL
 			) candidates ORDER BY rank LIMIT 1
 		), upserted AS (
 			INSERT INTO directory_users (org_id, workos_id, directory_workos_id, user_id, email, first_name, last_name, state, workos_updated_at, deleted_at)

@@ -17,6 +17,8 @@ ALTER TABLE users
     ADD COLUMN last_name         text NOT NULL DEFAULT '',
     ADD COLUMN workos_updated_at timestamptz,
     ADD COLUMN deleted_at        timestamptz;
+-- Directory users are linked to users by email; queries repeat the
+-- email <> '' condition so that this partial index applies.
 CREATE INDEX users_email ON users (lower(email)) WHERE email <> '';
 
 -- A membership's status is WorkOS's: active, inactive or pending. Rows the
