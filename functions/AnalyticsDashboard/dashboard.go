@@ -14,8 +14,8 @@ import (
 const Name = "AnalyticsDashboard"
 
 // Register adds the function to app.
-func Register(app *customhandler.App, _ *platform.Platform) {
+func Register(app *customhandler.App, p *platform.Platform) {
 	dashboard := analytics.DashboardHandler()
-	app.HandleHTTP(Name, "GET /api/admin/dashboard", dashboard)
-	app.HandleHTTP(Name, "GET /api/admin/dashboard/{asset}", dashboard)
+	app.HandleHTTP(Name, "GET /api/admin/dashboard", p.Public(dashboard))
+	app.HandleHTTP(Name, "GET /api/admin/dashboard/{asset}", p.Public(dashboard))
 }

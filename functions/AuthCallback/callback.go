@@ -15,5 +15,5 @@ const Name = "AuthCallback"
 
 // Register adds the function to app.
 func Register(app *customhandler.App, p *platform.Platform) {
-	app.HandleHTTP(Name, "GET /api/auth/callback", http.HandlerFunc(p.Sessions.Callback))
+	app.HandleHTTP(Name, "GET /api/auth/callback", p.Public(http.HandlerFunc(p.Sessions.Callback)))
 }

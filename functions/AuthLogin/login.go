@@ -16,5 +16,5 @@ const Name = "AuthLogin"
 
 // Register adds the function to app.
 func Register(app *customhandler.App, p *platform.Platform) {
-	app.HandleHTTP(Name, "GET /api/auth/login", http.HandlerFunc(p.Sessions.Login))
+	app.HandleHTTP(Name, "GET /api/auth/login", p.Public(http.HandlerFunc(p.Sessions.Login)))
 }

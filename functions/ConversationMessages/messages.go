@@ -26,6 +26,7 @@ import (
 	"github.com/bondingai/platform/shared/httpapi"
 	"github.com/bondingai/platform/shared/platform"
 	"github.com/bondingai/platform/shared/problem"
+	"github.com/bondingai/platform/shared/ratelimit"
 	"github.com/bondingai/platform/shared/retrieval"
 	"github.com/bondingai/platform/shared/store"
 )
@@ -41,7 +42,7 @@ type request struct {
 
 // Register adds the function to app.
 func Register(app *customhandler.App, p *platform.Platform) {
-	app.HandleHTTP(Name, "POST /api/conversations/{id}/messages", p.Authenticated(ask(p)))
+	app.HandleHTTP(Name, "POST /api/conversations/{id}/messages", p.Authenticated(p.RateLimits.Middleware(ratelimit.ActionChat)(ask(p))))
 }
 
 func ask(p *platform.Platform) http.HandlerFunc {

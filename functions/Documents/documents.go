@@ -16,6 +16,7 @@ import (
 	"github.com/bondingai/platform/shared/httpapi"
 	"github.com/bondingai/platform/shared/platform"
 	"github.com/bondingai/platform/shared/problem"
+	"github.com/bondingai/platform/shared/ratelimit"
 )
 
 // Name is the function's folder name.
@@ -33,7 +34,7 @@ const multipartOverheadBytes = 64 << 10
 
 // Register adds the function to app.
 func Register(app *customhandler.App, p *platform.Platform) {
-	app.HandleHTTP(Name, "POST /api/documents", p.Authenticated(upload(p)))
+	app.HandleHTTP(Name, "POST /api/documents", p.AuthenticatedUpload(multipartOverheadBytes, p.RateLimits.Middleware(ratelimit.ActionUpload)(upload(p))))
 	app.HandleHTTP(Name, "GET /api/documents", p.Authenticated(list(p)))
 }
 
@@ -104,6 +105,8 @@ func writeUploadError(w http.ResponseWriter, r *http.Request, p *platform.Platfo
 		problem.Write(w, r, http.StatusUnsupportedMediaType, documents.ErrUnsupportedType.Error()+".")
 	case errors.Is(err, errNotMultipart), errors.Is(err, errNoFilePart):
 		problem.Write(w, r, http.StatusBadRequest, `Send the document as multipart/form-data with the file in a field named "file".`)
+	case errors.Is(err, documents.ErrDocumentLimit):
+		problem.Write(w, r, http.StatusForbidden, fmt.Sprintf("The organization has reached its limit of %d documents. Delete documents before uploading more.", p.Config.Limits.MaxDocumentsPerOrganization))
 	case errors.Is(err, documents.ErrEmptyFile):
 		problem.Write(w, r, http.StatusBadRequest, "The file is empty.")
 	case errors.Is(err, documents.ErrInvalidFilename):

@@ -32,7 +32,7 @@ type report struct {
 
 // Register adds the function to app.
 func Register(app *customhandler.App, p *platform.Platform) {
-	app.HandleHTTP(Name, "GET /api/health", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app.HandleHTTP(Name, "GET /api/health", p.Public(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		checks := map[string]func(context.Context) error{
 			"postgres":     p.Store.Ping,
 			"blob_storage": p.Blobs.Ping,
@@ -59,7 +59,7 @@ func Register(app *customhandler.App, p *platform.Platform) {
 			status = http.StatusServiceUnavailable
 		}
 		httpapi.WriteJSON(w, status, result)
-	}))
+	})))
 }
 
 // runCheck runs one check with a timeout. The error text is a dependency's

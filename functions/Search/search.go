@@ -16,6 +16,7 @@ import (
 	"github.com/bondingai/platform/shared/httpapi"
 	"github.com/bondingai/platform/shared/platform"
 	"github.com/bondingai/platform/shared/problem"
+	"github.com/bondingai/platform/shared/ratelimit"
 	"github.com/bondingai/platform/shared/retrieval"
 )
 
@@ -43,7 +44,7 @@ type response struct {
 
 // Register adds the function to app.
 func Register(app *customhandler.App, p *platform.Platform) {
-	app.HandleHTTP(Name, "POST /api/search", p.Authenticated(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app.HandleHTTP(Name, "POST /api/search", p.Authenticated(p.RateLimits.Middleware(ratelimit.ActionSearch)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, _ := httpapi.PrincipalFromContext(r.Context())
 
 		var req request
@@ -79,5 +80,5 @@ func Register(app *customhandler.App, p *platform.Platform) {
 			})
 		}
 		httpapi.WriteJSON(w, http.StatusOK, resp)
-	})))
+	}))))
 }

@@ -45,10 +45,10 @@ type Handler struct {
 
 // Register adds the function to app.
 func Register(app *customhandler.App, p *platform.Platform) {
-	app.HandleHTTP(Name, "POST /api/webhooks/workos", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	app.HandleHTTP(Name, "POST /api/webhooks/workos", p.Public(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := &Handler{Verifier: p.Webhooks, Events: p.Store, RequestSync: p.Directory.RequestSync}
 		h.ServeHTTP(w, r)
-	}))
+	})))
 }
 
 type envelope struct {

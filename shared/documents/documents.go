@@ -30,6 +30,9 @@ var (
 	ErrEmptyFile     = errors.New("the file is empty")
 	ErrFileTooLarge  = errors.New("the file is larger than the upload limit")
 	ErrInvalidCursor = errors.New("the cursor is invalid")
+	// ErrDocumentLimit is returned when the organization already has
+	// MaxDocuments documents.
+	ErrDocumentLimit = errors.New("the organization has reached its document limit")
 )
 
 // Service runs document operations for one organization at a time.
@@ -38,6 +41,9 @@ type Service struct {
 	Blobs *blobstore.Store
 	// MaxUploadBytes caps one file.
 	MaxUploadBytes int64
+	// MaxDocuments caps the organization's documents, failed ones
+	// excluded; 0 means no cap.
+	MaxDocuments int
 	// Recorder receives a document_uploaded usage event per new upload;
 	// nil records none.
 	Recorder *analytics.Recorder
@@ -132,6 +138,9 @@ func (s *Service) create(ctx context.Context, doc *store.Document) (*store.Docum
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		if err := s.checkDocumentLimit(ctx, tx); err != nil {
+			return err
+		}
 		return store.CreateDocument(ctx, tx, doc)
 	})
 	if errors.Is(err, store.ErrDuplicateContent) {
@@ -145,6 +154,26 @@ func (s *Service) create(ctx context.Context, doc *store.Document) (*store.Docum
 		return nil, fmt.Errorf("create document record: %w", err)
 	}
 	return existing, nil
+}
+
+// checkDocumentLimit returns ErrDocumentLimit when the organization has
+// MaxDocuments documents. It holds the organization's quota lock until tx
+// ends, so that concurrent uploads are counted one after another.
+func (s *Service) checkDocumentLimit(ctx context.Context, tx pgx.Tx) error {
+	if s.MaxDocuments <= 0 {
+		return nil
+	}
+	if err := store.LockDocumentQuota(ctx, tx); err != nil {
+		return err
+	}
+	count, err := store.CountDocuments(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if count >= s.MaxDocuments {
+		return fmt.Errorf("%w of %d", ErrDocumentLimit, s.MaxDocuments)
+	}
+	return nil
 }
 
 // Get returns the document id of orgID, or store.ErrNotFound.

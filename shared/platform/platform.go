@@ -39,6 +39,7 @@ import (
 	llmopenai "github.com/bondingai/platform/shared/llm/openai"
 	"github.com/bondingai/platform/shared/queue"
 	"github.com/bondingai/platform/shared/queue/localqueue"
+	"github.com/bondingai/platform/shared/ratelimit"
 	"github.com/bondingai/platform/shared/retrieval"
 	"github.com/bondingai/platform/shared/session"
 	"github.com/bondingai/platform/shared/store"
@@ -92,6 +93,10 @@ type Platform struct {
 	// QueueCheck reports whether the queue is reachable, for the health
 	// endpoint; nil when the queue offers no cheap check.
 	QueueCheck func(context.Context) error
+
+	// RateLimits limits chat, search and upload requests per user and per
+	// organization.
+	RateLimits *ratelimit.Limiter
 
 	// Egress is the outbound allow-list every HTTP client uses.
 	Egress *egress.Policy
@@ -168,6 +173,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (p *Platf
 	}
 
 	p.Documents = &documents.Service{Store: p.Store, Blobs: p.Blobs, MaxUploadBytes: cfg.MaxUploadBytes}
+	p.Documents.MaxDocuments = cfg.Limits.MaxDocumentsPerOrganization
+	p.RateLimits = newRateLimiter(p.Store, cfg.Limits)
 	p.Ingest = &ingest.Service{
 		Store: p.Store, Extractor: p.Extractor, Embedder: p.Embedder, Queue: p.Queue,
 		QueueName: ingest.EmbeddingQueue, BatchSize: cfg.EmbeddingBatchSize, MaxDeliveryCount: cfg.EmbeddingMaxDeliveryCount,
@@ -244,9 +251,52 @@ func (p *Platform) Close() {
 
 // Authenticated wraps h so that it runs only for a caller with a valid
 // access token, from an "Authorization: Bearer" header or the session
-// cookie, with the caller's Principal in the request context.
+// cookie, with the caller's Principal in the request context. It applies
+// the protections of Public first.
 func (p *Platform) Authenticated(h http.Handler) http.Handler {
-	return p.Sessions.Authenticate(p.Resolver.RequirePrincipal(h))
+	return p.Public(p.Sessions.Authenticate(p.Resolver.RequirePrincipal(h)))
+}
+
+// AuthenticatedUpload is Authenticated for the upload route: its body cap
+// is MAX_UPLOAD_BYTES plus overheadBytes for the multipart framing, in
+// place of MAX_REQUEST_BODY_BYTES.
+func (p *Platform) AuthenticatedUpload(overheadBytes int64, h http.Handler) http.Handler {
+	return p.harden(p.Sessions.Authenticate(p.Resolver.RequirePrincipal(h)), func() int64 {
+		return p.Config.MaxUploadBytes + overheadBytes
+	})
+}
+
+// Public wraps a handler that needs no sign-in with the protections every
+// HTTP function gets: security headers, CORS for CORS_ALLOWED_ORIGINS and
+// the MAX_REQUEST_BODY_BYTES body cap.
+func (p *Platform) Public(h http.Handler) http.Handler {
+	return p.harden(h, func() int64 { return p.Config.Limits.MaxRequestBodyBytes })
+}
+
+// harden applies httpapi.Harden with the settings read when a request
+// arrives, because functions register before the configuration is known
+// in the registration tests.
+func (p *Platform) harden(h http.Handler, maxBodyBytes func() int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hardening := httpapi.Hardening{AllowedOrigins: p.Config.Limits.CORSAllowedOrigins, MaxBodyBytes: maxBodyBytes()}
+		httpapi.Harden(h, hardening).ServeHTTP(w, r)
+	})
+}
+
+// newRateLimiter builds the chat, search and upload rate limits from the
+// settings.
+func newRateLimiter(s *store.Store, limits config.Limits) *ratelimit.Limiter {
+	policy := func(limit config.RateLimit) ratelimit.Policy {
+		return ratelimit.Policy{
+			PerUser:         ratelimit.Limit{Requests: limit.PerUser, Window: limits.RateLimitWindow},
+			PerOrganization: ratelimit.Limit{Requests: limit.PerOrganization, Window: limits.RateLimitWindow},
+		}
+	}
+	return &ratelimit.Limiter{Store: s, Policies: map[ratelimit.Action]ratelimit.Policy{
+		ratelimit.ActionChat:   policy(limits.Chat),
+		ratelimit.ActionSearch: policy(limits.Search),
+		ratelimit.ActionUpload: policy(limits.Upload),
+	}}
 }
 
 // newSessions builds the session manager with WorkOS clients that use the

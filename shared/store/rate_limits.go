@@ -32,6 +32,16 @@ func IncrementRateLimit(ctx context.Context, tx pgx.Tx, bucket string, windowSta
 	return count, nil
 }
 
+// LockDocumentQuota serializes the organization's document creations until
+// tx ends, so that concurrent uploads cannot each pass the quota check and
+// together exceed it.
+func LockDocumentQuota(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('document_quota:' || current_org_id()::text, 0))`); err != nil {
+		return fmt.Errorf("lock document quota: %w", err)
+	}
+	return nil
+}
+
 // CountDocuments returns the number of the organization's documents that
 // count against its document quota: every document except failed ones.
 func CountDocuments(ctx context.Context, tx pgx.Tx) (int, error) {
