@@ -8,23 +8,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
-	"github.com/bondingai/platform/shared/blobstore/blobstoretest"
-	"github.com/bondingai/platform/shared/funchost"
 	"github.com/bondingai/platform/shared/llm/llmtest"
-	"github.com/bondingai/platform/shared/queue/localqueue/localqueuetest"
-	"github.com/bondingai/platform/shared/store/storetest"
 	"github.com/bondingai/platform/shared/workosstandin"
 )
 
@@ -75,86 +68,14 @@ type conversationView struct {
 	} `json:"messages"`
 }
 
-// startPlatformWith starts the platform as startPlatform does, with extra
-// app settings such as a chat model.
-//
-// NOTE: the settings below copy startPlatform's; a setting that becomes
-// required there must be added here too.
-func startPlatformWith(t *testing.T, extra map[string]string) (*platformUnderTest, *workosstandin.Server, string) {
-	t.Helper()
-	db := storetest.New(t)
-	queueURL := localqueuetest.NewDatabase(t)
-	storage := blobstoretest.Connection(t)
-	blobstoretest.New(t)
-
-	standin, standinServer, err := workosstandin.NewHTTPTestServer(workosstandin.Config{
-		ClientID: e2eClientID, APIKey: e2eAPIKey, StateDir: t.TempDir(),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(standinServer.Close)
-
-	appDir := assembleApp(t)
-	settings := map[string]string{
-		"FUNCTIONS_WORKER_RUNTIME": "custom",
-		"AzureWebJobsStorage":      storage,
-		"DATABASE_URL":             db.AppURL,
-		"DocumentStorage":          storage,
-		"ServiceBusConnection":     queueURL,
-		"WORKOS_API_BASE_URL":      standinServer.URL,
-		"WORKOS_CLIENT_ID":         e2eClientID,
-		"WORKOS_API_KEY":           e2eAPIKey,
-		"SESSION_COOKIE_KEY":       "ZGV2LW9ubHktc2Vzc2lvbi1jb29raWUta2V5LTMyYiE=",
-		"WORKOS_WEBHOOK_SECRET":    e2eWebhookSecret,
-		"AUTH_REDIRECT_URI":        "http://127.0.0.1/api/auth/callback",
-		"EMBEDDING_PROVIDER":       "use-lite",
-		"EMBEDDING_MODEL_DIR":      modelDir(t),
-		"PDFIUM_CACHE_DIR":         filepath.Join(os.TempDir(), "bondingai-test-pdfium"),
-	}
+// chatSettings lifts the per-user chat rate limit above the number of
+// questions a chat test asks within one minute.
+func chatSettings(extra map[string]string) map[string]string {
+	settings := map[string]string{"RATE_LIMIT_CHAT_PER_USER": "500"}
 	for name, value := range extra {
 		settings[name] = value
 	}
-
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "host.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	stopped := make(chan error, 1)
-	go func() {
-		stopped <- funchost.Run(ctx, funchost.Config{
-			AppDir: appDir, Settings: settings, Addr: "127.0.0.1:0",
-			Logger:           slog.New(slog.NewJSONHandler(logFile, nil)),
-			OnReady:          func(addr string) { ready <- addr },
-			BlobPollInterval: 200 * time.Millisecond,
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-stopped; err != nil {
-			t.Errorf("local host stopped with %v", err)
-		}
-		if t.Failed() {
-			dumpLog(t, logFile.Name())
-		}
-		logFile.Close()
-	})
-
-	select {
-	case addr := <-ready:
-		return &platformUnderTest{baseURL: "http://" + addr, client: &http.Client{Timeout: time.Minute}}, standin, standinServer.URL
-	case err := <-stopped:
-		stopped <- err // the cleanup above waits for it
-		dumpLog(t, logFile.Name())
-		t.Fatalf("local host stopped before it was ready: %v", err)
-	case <-time.After(2 * time.Minute):
-		dumpLog(t, logFile.Name())
-		t.Fatal("local host not ready after 2 minutes")
-	}
-	return nil, nil, ""
+	return settings
 }
 
 // uploadTestDocuments uploads the handbook and the expense policy and
@@ -347,7 +268,7 @@ func TestChatEndToEndOffline(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the end-to-end test runs the whole platform")
 	}
-	p, standin, standinURL := startPlatform(t)
+	p, standin, standinURL := startPlatform(t, chatSettings(nil))
 	p.token = signIn(t, standin, standinURL, "Contoso", "ada@contoso.com")
 	uploadTestDocuments(t, p)
 	questions := readQuestions(t, filepath.Join(sharedDataDir(t), "questions.jsonl"))
@@ -582,11 +503,11 @@ func TestChatEndToEndOpenAICompatible(t *testing.T) {
 		answers[q.Question] = q.AnswerContains
 	}
 	model := llmtest.NewServer(t, llmtest.WithResponder(answerResponder(answers)))
-	p, standin, standinURL := startPlatformWith(t, map[string]string{
+	p, standin, standinURL := startPlatform(t, chatSettings(map[string]string{
 		"CHAT_PROVIDER":     "openai-compatible",
 		"OPENAI_BASE_URL":   model.URL,
 		"OPENAI_CHAT_MODEL": "test-chat",
-	})
+	}))
 	p.token = signIn(t, standin, standinURL, "Contoso", "ada@contoso.com")
 	uploadTestDocuments(t, p)
 
