@@ -65,6 +65,8 @@ type fixture struct {
 	entered     chan struct{}
 	client      *http.Client
 	manager     *session.Manager
+	config      session.Config
+	standinHTTP *http.Client
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -90,6 +92,7 @@ func newFixture(t testing.TB) *fixture {
 	standinServer.Config.Handler = http.HandlerFunc(f.serveStandin)
 	standinServer.Start()
 	t.Cleanup(standinServer.Close)
+	f.standinHTTP = standinServer.Client()
 
 	validator, err := identity.NewValidator(identity.ValidatorConfig{
 		JWKSURL: standin.JWKSURL(), Issuers: []string{standin.IssuerURL()},
@@ -105,11 +108,12 @@ func newFixture(t testing.TB) *fixture {
 	}
 	users := usermanagement.NewClient(testAPIKey)
 	users.Endpoint = f.standinURL
-	manager, err := session.New(session.Config{
+	f.config = session.Config{
 		ClientID: testClientID, RedirectURI: appURL + "/api/auth/callback", PublicBaseURL: appURL,
 		Users: users, Organizations: &organizations.Client{APIKey: testAPIKey, Endpoint: f.standinURL, HTTPClient: http.DefaultClient},
 		Validator: validator, Sealer: sealer, Store: store, Now: f.clock.Now,
-	})
+	}
+	manager, err := session.New(f.config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,5 +406,48 @@ func TestLoginRejectsInvalidParameters(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || location.Query().Get("organization_id") != "org_01ARZ3NDEKTSV4RRFFQ69G5FAV" ||
 		location.Query().Get("provider") != "" || location.Query().Get("login_hint") != "ada@contoso.example" {
 		t.Errorf("login with organization_id: status %d, Location %s", resp.StatusCode, location)
+	}
+}
+
+func TestRefreshReplacesTokenOfDroppedKey(t *testing.T) {
+	f := newFixture(t)
+	cookie := f.signIn(t)
+	if _, err := f.standin.RotateKeys(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.standin.DropRetiredKeys(); err != nil {
+		t.Fatal(err)
+	}
+	// A new instance fetches the JWKS without the dropped key; the
+	// fixture's validator still has it cached.
+	validator, err := identity.NewValidator(identity.ValidatorConfig{
+		JWKSURL: f.standin.JWKSURL(), Issuers: []string{f.standin.IssuerURL()},
+		Leeway: time.Millisecond, Now: f.clock.Now, HTTPClient: f.standinHTTP, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(validator.Close)
+	config := f.config
+	config.Validator = validator
+	manager, err := session.New(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler := manager.Authenticate(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+
+	req := httptest.NewRequest(http.MethodGet, "/api/whoami", nil)
+	req.AddCookie(cookie)
+	recorder := httptest.NewRecorder()
+	handler.ServeHTTP(recorder, req)
+	resp := recorder.Result()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200 after a refresh: %s", resp.StatusCode, recorder.Body)
+	}
+	if c := findCookie(resp, session.SessionCookieName); c == nil || c.MaxAge <= 0 {
+		t.Errorf("no refreshed cookie for a token of a dropped key: %+v", c)
+	}
+	if got := f.refreshes.Load(); got != 1 {
+		t.Errorf("refresh grants = %d, want 1", got)
 	}
 }

@@ -73,11 +73,11 @@ func (m *Manager) authenticateCookie(w http.ResponseWriter, r *http.Request, nex
 		writeUnavailable(w, r)
 		return
 	case validateErr != nil && !errors.Is(validateErr, identity.ErrExpiredToken):
-		// A token signed by a retired key or for another issuer: the
-		// session cannot be trusted, but a new sign-in fixes it.
-		logger.Info("session access token rejected", slog.Any("error", validateErr))
-		m.endSession(w, r)
-		return
+		// The sealed cookie proves that WorkOS issued this token, so an
+		// invalid one was signed by a key WorkOS has since dropped or
+		// carries an issuer the settings no longer accept. A refresh
+		// decides: only invalid_grant ends the session.
+		logger.Info("session access token rejected, refreshing", slog.Any("error", validateErr))
 	}
 
 	if validateErr != nil || needsRefresh(current, m.cfg.Now()) {
@@ -94,11 +94,11 @@ func (m *Manager) authenticateCookie(w http.ResponseWriter, r *http.Request, nex
 			m.endSession(w, r)
 			return
 		case validateErr == nil:
-			// The current access token is still valid: serve the
+			// The current access token is still valid, so serve the
 			// request and refresh on a later one.
 			logger.Warn("session refresh failed, serving with the current access token", slog.Any("error", err))
 		default:
-			logger.Error("session refresh failed and the access token expired", slog.Any("error", err))
+			logger.Error("session refresh failed and the access token is expired or invalid", slog.Any("error", err))
 			writeUnavailable(w, r)
 			return
 		}
