@@ -76,6 +76,9 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// NOTE: one login cookie per browser, so a login started in a second
+	// tab replaces the first one's, and the first tab's callback then fails
+	// with 400 and must start again.
 	login := loginState{
 		State:        NewState(),
 		CodeVerifier: NewCodeVerifier(),
