@@ -57,7 +57,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(1)
 	}
-	printReport(os.Stdout, questions, results, opts)
+	printReport(os.Stdout, questions, results, opts, client.rateLimitWaits)
 }
 
 // parseOptions reads the flags, which may come before or after FILE.
@@ -164,12 +164,11 @@ func evaluate(ctx context.Context, client *apiClient, questions []question, stre
 		if err != nil {
 			return nil, err
 		}
-		started := time.Now()
-		answer, err := client.ask(ctx, conversationID, q.Question, stream)
+		answer, latency, err := client.ask(ctx, conversationID, q.Question, stream)
 		if err != nil {
 			return nil, err
 		}
-		r.latency = time.Since(started)
+		r.latency = latency
 		r.containsAnswer = strings.Contains(answer.Message.Content, q.AnswerContains)
 		for _, c := range answer.Citations {
 			r.citations = append(r.citations, fmt.Sprintf("%s p%s", c.Filename, pageText(c.Page)))
@@ -193,7 +192,7 @@ func pageText(page *int) string {
 	return fmt.Sprint(*page)
 }
 
-func printReport(w io.Writer, questions []question, results []result, opts options) {
+func printReport(w io.Writer, questions []question, results []result, opts options, waits int) {
 	mode := "JSON"
 	if opts.stream {
 		mode = "Server-Sent Events"
@@ -244,6 +243,9 @@ func printReport(w io.Writer, questions []question, results []result, opts optio
 	fmt.Fprintf(w, "| answers containing answer_contains | %s |\n", share(count(func(r result) bool { return r.containsAnswer }), len(results)))
 	fmt.Fprintf(w, "| answer latency p50 | %d ms |\n", percentile(latencies, 50).Milliseconds())
 	fmt.Fprintf(w, "| answer latency p95 | %d ms |\n", percentile(latencies, 95).Milliseconds())
+	if waits > 0 {
+		fmt.Fprintf(w, "\nWaited out %d rate-limit responses (429); latency leaves the waits out.\n", waits)
+	}
 }
 
 func yesNo(ok bool) string {

@@ -81,7 +81,7 @@ func TestEvaluateReportsMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		printReport(&out, questions, results, options{file: path, baseURL: server.URL, stream: stream})
+		printReport(&out, questions, results, options{file: path, baseURL: server.URL, stream: stream}, client.rateLimitWaits)
 		report := out.String()
 		for _, want := range []string{
 			"| retrieval hit rate at 1 | 0/2 (0%) |",
@@ -94,6 +94,52 @@ func TestEvaluateReportsMetrics(t *testing.T) {
 				t.Errorf("stream %v: report lacks %q:\n%s", stream, want, report)
 			}
 		}
+	}
+}
+
+func TestAskWaitsOutRateLimit(t *testing.T) {
+	calls := 0
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls <= 2 {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"message":{"id":"m1","content":"ok"},"citations":[]}`)
+	}))
+	t.Cleanup(server.Close)
+	var waits []time.Duration
+	client := &apiClient{baseURL: server.URL, token: "tok", http: server.Client(),
+		sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
+
+	answer, _, err := client.ask(context.Background(), "c1", "q", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answer.Message.Content != "ok" {
+		t.Errorf("content = %q", answer.Message.Content)
+	}
+	if len(waits) != 2 || waits[0] != 7*time.Second || client.rateLimitWaits != 2 {
+		t.Errorf("waits = %v (%d counted), want two of 7s", waits, client.rateLimitWaits)
+	}
+}
+
+func TestAskGivesUpAfterRetries(t *testing.T) {
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTooManyRequests)
+		fmt.Fprint(w, `{"detail":"slow down"}`)
+	}))
+	t.Cleanup(server.Close)
+	client := &apiClient{baseURL: server.URL, token: "tok", http: server.Client(),
+		sleep: func(context.Context, time.Duration) error { return nil }}
+	_, _, err := client.ask(context.Background(), "c1", "q", false)
+	if err == nil || !strings.Contains(err.Error(), "429") {
+		t.Errorf("err = %v, want the 429 status", err)
+	}
+	if client.rateLimitWaits != rateLimitRetriesMax {
+		t.Errorf("waited %d times, want %d", client.rateLimitWaits, rateLimitRetriesMax)
 	}
 }
 
