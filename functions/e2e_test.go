@@ -3,6 +3,7 @@ package functions_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -134,6 +135,23 @@ func signIn(t *testing.T, standin *workosstandin.Server, baseURL, orgName, email
 // to or override the app settings.
 func startPlatform(t *testing.T, extraSettings ...map[string]string) (*platformUnderTest, *workosstandin.Server, string) {
 	t.Helper()
+	return launchPlatform(t, platformOptions{extraSettings: extraSettings})
+}
+
+// platformOptions adjusts launchPlatform.
+type platformOptions struct {
+	// extraSettings add to or override the app settings.
+	extraSettings []map[string]string
+	// settingsFor, when set, returns more settings once the stand-in's URL
+	// is known, such as a WorkOS base URL that routes through a proxy.
+	settingsFor func(standinURL string, standin *workosstandin.Server) map[string]string
+	// addr is the host's listen address; "" picks a free port.
+	addr string
+}
+
+// launchPlatform runs the handler under the local host with opts.
+func launchPlatform(t *testing.T, opts platformOptions) (*platformUnderTest, *workosstandin.Server, string) {
+	t.Helper()
 	db := storetest.New(t)
 	queueURL := localqueuetest.NewDatabase(t)
 	storage := blobstoretest.Connection(t)
@@ -166,8 +184,11 @@ func startPlatform(t *testing.T, extraSettings ...map[string]string) (*platformU
 		"PDFIUM_CACHE_DIR":         filepath.Join(os.TempDir(), "bondingai-test-pdfium"),
 	}
 
-	for _, extra := range extraSettings {
+	for _, extra := range opts.extraSettings {
 		maps.Copy(settings, extra)
+	}
+	if opts.settingsFor != nil {
+		maps.Copy(settings, opts.settingsFor(standinServer.URL, standin))
 	}
 
 	logFile, err := os.Create(filepath.Join(t.TempDir(), "host.log"))
@@ -179,7 +200,7 @@ func startPlatform(t *testing.T, extraSettings ...map[string]string) (*platformU
 	stopped := make(chan error, 1)
 	go func() {
 		stopped <- funchost.Run(ctx, funchost.Config{
-			AppDir: appDir, Settings: settings, Addr: "127.0.0.1:0",
+			AppDir: appDir, Settings: settings, Addr: cmp.Or(opts.addr, "127.0.0.1:0"),
 			Logger:           slog.New(slog.NewJSONHandler(logFile, nil)),
 			OnReady:          func(addr string) { ready <- addr },
 			BlobPollInterval: 200 * time.Millisecond,

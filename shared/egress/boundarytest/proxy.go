@@ -29,7 +29,8 @@ type RecordingProxy struct {
 }
 
 // NewRecordingProxy listens on a loopback port and forwards to target
-// (host:port). It stops when the test ends.
+// (host:port). An empty target closes connections until SetTarget names
+// one. The proxy stops when the test ends.
 func NewRecordingProxy(t testing.TB, target string) *RecordingProxy {
 	t.Helper()
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
@@ -67,10 +68,24 @@ func (p *RecordingProxy) accept() {
 	}
 }
 
+// SetTarget makes new connections go to target (host:port), for a
+// service that starts after the proxy must be known.
+func (p *RecordingProxy) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
+}
+
 func (p *RecordingProxy) relay(client net.Conn) {
 	defer p.connWait.Done()
 	defer client.Close()
-	server, err := net.Dial("tcp", p.target)
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
+	if target == "" {
+		return
+	}
+	server, err := net.Dial("tcp", target)
 	if err != nil {
 		return
 	}
