@@ -18,6 +18,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/organizations"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
+	"github.com/bondingai/platform/shared/customhandler"
 	"github.com/bondingai/platform/shared/identity"
 	"github.com/bondingai/platform/shared/session"
 	"github.com/bondingai/platform/shared/store/storetest"
@@ -127,7 +128,10 @@ func newFixture(t testing.TB) *fixture {
 		json.NewEncoder(w).Encode(map[string]string{"user_id": claims.UserID, "org_id": claims.OrganizationID, "sid": claims.SessionID})
 	})))
 	mux.Handle("POST /api/auth/logout", manager.Authenticate(http.HandlerFunc(manager.Logout)))
-	app.Config.Handler = mux
+	// Handlers log through the request's logger, slog.Default without one.
+	app.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(customhandler.WithLogger(r.Context(), slog.New(slog.DiscardHandler))))
+	})
 	app.Start()
 	t.Cleanup(app.Close)
 	f.app = app
