@@ -108,31 +108,45 @@ func TestRecorderIgnoresIncompleteEvents(t *testing.T) {
 	}
 }
 
-// BenchmarkRecorderRecord measures the cost Record adds to a request. The
-// writer runs against PostgreSQL meanwhile; events it cannot keep up with
-// are dropped, which the dropped/op metric reports.
+// BenchmarkRecorderRecord measures the cost Record adds to a request,
+// with a buffer that holds every event ("accepted") and with the default
+// buffer, which a tight loop overflows ("default buffer"). The writer runs
+// against PostgreSQL meanwhile; the dropped/op metric reports the events
+// it could not keep up with.
 func BenchmarkRecorderRecord(b *testing.B) {
 	s, _ := storetest.Open(b)
 	orgID, err := s.EnsureOrganization(context.Background(), "org_bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	recorder := analytics.NewRecorder(s, analytics.RecorderOptions{})
 	event := analytics.Event{OrgID: orgID, UserID: uuid.New(), Type: analytics.EventMessageAnswered,
 		Model: "gpt-4o", PromptTokens: 1200, CompletionTokens: 300, LatencyMS: 2100, CitationCount: 2,
 		DocumentIDs: []uuid.UUID{uuid.New(), uuid.New()}}
 	ctx := context.Background()
 
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			recorder.Record(ctx, event)
-		}
-	})
-	b.StopTimer()
-	b.ReportMetric(float64(recorder.Dropped())/float64(b.N), "dropped/op")
-	if err := recorder.Close(ctx); err != nil {
-		b.Fatal(err)
+	for _, c := range []struct {
+		name       string
+		bufferSize func(n int) int
+	}{
+		{"accepted", func(n int) int { return n + 1 }},
+		{"default buffer", func(int) int { return 0 }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			recorder := analytics.NewRecorder(s, analytics.RecorderOptions{BufferSize: c.bufferSize(b.N)})
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					recorder.Record(ctx, event)
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(recorder.Dropped())/float64(b.N), "dropped/op")
+			closeCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+			defer cancel()
+			if err := recorder.Close(closeCtx); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }
