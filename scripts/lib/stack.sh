@@ -314,6 +314,8 @@ dpkg_is_installed() {
 source "$STACK_LIB_DIR/postgres.sh"
 # shellcheck source=scripts/lib/azurite.sh
 source "$STACK_LIB_DIR/azurite.sh"
+# shellcheck source=scripts/lib/chromium.sh
+source "$STACK_LIB_DIR/chromium.sh"
 if [[ -f $STACK_LIB_DIR/model.sh ]]; then
   # shellcheck source=/dev/null
   source "$STACK_LIB_DIR/model.sh"
