@@ -17,8 +17,8 @@ import (
 )
 
 // chromiumPath returns the browser binary: BONDINGAI_CHROMIUM, which
-// scripts/lib/chromium.sh exports, or chromium on PATH. The test is skipped
-// when neither exists.
+// scripts/lib/chromium.sh exports, or chromium on PATH. The test fails
+// when neither exists, like every test whose real component is missing.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if path := os.Getenv("BONDINGAI_CHROMIUM"); path != "" {
@@ -29,7 +29,7 @@ func chromiumPath(t *testing.T) string {
 	}
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium is not installed; scripts/test installs it with ensure_chromium")
+		t.Fatal("chromium is not installed: run the tests with scripts/test, which installs it (ensure_chromium)")
 	}
 	return path
 }
