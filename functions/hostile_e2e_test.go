@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -204,6 +205,8 @@ func TestHostileUploadsEndToEnd(t *testing.T) {
 		t.Error("search does not find the document uploaded after the hostile inputs")
 	}
 
+	sweepErrorResponses(t, p)
+
 	// Documents that were ready stay ready: a later failure lost nothing.
 	for _, a := range pending {
 		if a.c.Status != "ready" {
@@ -292,4 +295,71 @@ func TestRequestLimitsEndToEnd(t *testing.T) {
 	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
 		t.Errorf("health from another origin: Access-Control-Allow-Origin = %q, want none", got)
 	}
+}
+
+// sweepErrorResponses sends hostile variants of a request to every HTTP
+// route of function.json: no token, a forged token, malformed ids and
+// malformed JSON. Every error answer must be problem+json and must not
+// contain an internal path, a connection string, a key or the token.
+func sweepErrorResponses(t *testing.T, p *platformUnderTest) {
+	t.Helper()
+	routes, _ := tenantRoutes(t)
+	forged := "eyJhbGciOiJSUzI1NiIsImtpZCI6InNrX2xpdmVfeCJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2tfbGl2ZV9zZWNyZXQ"
+	ids := []string{"not-a-uuid", "00000000-0000-0000-0000-000000000000", "..%2F..%2Fetc%2Fpasswd", "%00"}
+
+	errorCount := 0
+	for _, route := range routes {
+		method, path, _ := strings.Cut(route, " ")
+		if path == "/api/auth/login" || path == "/api/auth/callback" {
+			// Sign-in redirects to WorkOS rather than answering with JSON.
+			continue
+		}
+		for _, id := range ids {
+			target := strings.NewReplacer("{id}", id, "{asset?}", id).Replace(path)
+			for _, token := range []string{"", forged, p.token} {
+				if token == p.token && path == "/api/auth/logout" {
+					// A signed-in logout would end the session the rest of
+					// the test uses.
+					continue
+				}
+				req, err := http.NewRequest(method, p.baseURL+target, strings.NewReader(`{"bad json`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Content-Type", "application/json")
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				resp, err := p.client.Do(req)
+				if err != nil {
+					t.Fatalf("%s %s: %v", method, target, err)
+				}
+				data, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode < 400 {
+					continue
+				}
+				errorCount++
+				label := fmt.Sprintf("%s %s (token %t)", method, target, token != "")
+				checkNoLeak(t, label, data, p.token)
+				checkNoLeak(t, label, data, forged)
+				if string(data) == "404 page not found\n" {
+					// The Functions host answers a path that matches no
+					// route, such as an id with an encoded slash, itself:
+					// the request never reaches the handler.
+					continue
+				}
+				if got := resp.Header.Get("Content-Type"); got != "application/problem+json" {
+					t.Errorf("%s: status %d with Content-Type %q, want application/problem+json", label, resp.StatusCode, got)
+				}
+			}
+		}
+	}
+	if errorCount == 0 {
+		t.Error("the sweep produced no error responses to check")
+	}
+	t.Logf("checked %d error responses from %d routes", errorCount, len(routes))
 }
