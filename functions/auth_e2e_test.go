@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,11 +17,7 @@ import (
 	"github.com/workos/workos-go/v4/pkg/organizations"
 	"github.com/workos/workos-go/v4/pkg/usermanagement"
 
-	"github.com/bondingai/platform/shared/blobstore/blobstoretest"
-	"github.com/bondingai/platform/shared/funchost"
-	"github.com/bondingai/platform/shared/queue/localqueue/localqueuetest"
 	"github.com/bondingai/platform/shared/session"
-	"github.com/bondingai/platform/shared/store/storetest"
 	"github.com/bondingai/platform/shared/workosstandin"
 )
 
@@ -78,83 +73,22 @@ func freeLoopbackAddr(t *testing.T) string {
 
 func startAuthPlatform(t *testing.T) *authPlatform {
 	t.Helper()
-	db := storetest.New(t)
-	queueURL := localqueuetest.NewDatabase(t)
-	storage := blobstoretest.Connection(t)
-	blobstoretest.New(t)
-
 	addr := freeLoopbackAddr(t)
 	baseURL := "http://" + addr
 	callbackURL := baseURL + "/api/auth/callback"
-	standin, standinServer, err := workosstandin.NewHTTPTestServer(workosstandin.Config{
-		ClientID: e2eClientID, APIKey: e2eAPIKey, StateDir: t.TempDir(),
-		RedirectURIs:   []string{callbackURL},
-		AccessTokenTTL: authAccessTokenTTL,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	p, standin, standinURL := launchPlatform(t, platformOptions{
+		addr: addr,
+		standin: func(cfg *workosstandin.Config) {
+			cfg.RedirectURIs = []string{callbackURL}
+			cfg.AccessTokenTTL = authAccessTokenTTL
+		},
+		extraSettings: []map[string]string{{
+			"SESSION_COOKIE_KEY": testSessionCookieKey,
+			"AUTH_REDIRECT_URI":  callbackURL,
+		}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(standinServer.Close)
-
-	appDir := assembleApp(t)
-	settings := exampleSettings(t)
-	for name, value := range map[string]string{
-		"AzureWebJobsStorage":  storage,
-		"DATABASE_URL":         db.AppURL,
-		"DocumentStorage":      storage,
-		"ServiceBusConnection": queueURL,
-		"WORKOS_API_BASE_URL":  standinServer.URL,
-		"WORKOS_CLIENT_ID":     e2eClientID,
-		"WORKOS_API_KEY":       e2eAPIKey,
-		"SESSION_COOKIE_KEY":   testSessionCookieKey,
-		"AUTH_REDIRECT_URI":    callbackURL,
-		"EMBEDDING_PROVIDER":   "use-lite",
-		"EMBEDDING_MODEL_DIR":  modelDir(t),
-		"PDFIUM_CACHE_DIR":     filepath.Join(os.TempDir(), "bondingai-test-pdfium"),
-	} {
-		settings[name] = value
-	}
-
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "host.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	stopped := make(chan error, 1)
-	go func() {
-		stopped <- funchost.Run(ctx, funchost.Config{
-			AppDir: appDir, Settings: settings, Addr: addr,
-			Logger:  slog.New(slog.NewJSONHandler(logFile, nil)),
-			OnReady: func(addr string) { ready <- addr },
-		})
-	}()
-	hostStopped := false
-	t.Cleanup(func() {
-		cancel()
-		if !hostStopped {
-			if err := <-stopped; err != nil {
-				t.Errorf("local host stopped with %v", err)
-			}
-		}
-		if t.Failed() {
-			dumpLog(t, logFile.Name())
-		}
-		logFile.Close()
-	})
-
-	select {
-	case <-ready:
-	case err := <-stopped:
-		hostStopped = true
-		t.Fatalf("local host stopped before it was ready: %v", err)
-	case <-time.After(2 * time.Minute):
-		dumpLog(t, logFile.Name())
-		t.Fatal("local host not ready after 2 minutes")
-	}
 	return &authPlatform{
-		baseURL: baseURL, standin: standin, standinURL: standinServer.URL,
+		baseURL: p.baseURL, standin: standin, standinURL: standinURL,
 		client: &http.Client{
 			Timeout:       time.Minute,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -147,6 +147,8 @@ type platformOptions struct {
 	settingsFor func(standinURL string, standin *workosstandin.Server) map[string]string
 	// addr is the host's listen address; "" picks a free port.
 	addr string
+	// standin adjusts the WorkOS stand-in's configuration.
+	standin func(*workosstandin.Config)
 }
 
 // launchPlatform runs the handler under the local host with opts.
@@ -157,17 +159,24 @@ func launchPlatform(t *testing.T, opts platformOptions) (*platformUnderTest, *wo
 	storage := blobstoretest.Connection(t)
 	blobstoretest.New(t) // fails early with a clear message when Azurite is down
 
-	standin, standinServer, err := workosstandin.NewHTTPTestServer(workosstandin.Config{
+	standinConfig := workosstandin.Config{
 		ClientID: e2eClientID, APIKey: e2eAPIKey, StateDir: t.TempDir(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if opts.standin != nil {
+		opts.standin(&standinConfig)
+	}
+	standin, standinServer, err := workosstandin.NewHTTPTestServer(standinConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(standinServer.Close)
 
 	appDir := assembleApp(t)
-	settings := map[string]string{
+	// Start from the example settings, so a setting that becomes required
+	// reaches every test, then point the connections at the test stack.
+	settings := exampleSettings(t)
+	maps.Copy(settings, map[string]string{
 		"FUNCTIONS_WORKER_RUNTIME": "custom",
 		"AzureWebJobsStorage":      storage,
 		"DATABASE_URL":             db.AppURL,
@@ -182,7 +191,7 @@ func launchPlatform(t *testing.T, opts platformOptions) (*platformUnderTest, *wo
 		"EMBEDDING_PROVIDER":       "use-lite",
 		"EMBEDDING_MODEL_DIR":      modelDir(t),
 		"PDFIUM_CACHE_DIR":         filepath.Join(os.TempDir(), "bondingai-test-pdfium"),
-	}
+	})
 
 	for _, extra := range opts.extraSettings {
 		maps.Copy(settings, extra)
