@@ -22,8 +22,8 @@ import (
 // recording proxy that keeps every byte sent to it at the TCP level. The
 // test signs in, uploads and ingests a document, searches, chats, gives
 // feedback, changes organization settings, runs a rollup and applies a
-// Directory Sync event, with a unique canary string planted in the
-// document, its file name, the messages and the settings. It then checks
+// Directory Sync event. A unique canary string is planted in the document,
+// its file name, the messages and the settings. The test then checks
 // that only WorkOS identity endpoints were called, that no canary reached
 // WorkOS, and that the egress audit saw every request the proxy saw, so a
 // client without the egress policy would fail the test.
@@ -80,7 +80,7 @@ func TestEndToEndDataBoundary(t *testing.T) {
 		t.Error("search found nothing")
 	}
 
-	// A conversation, an answer and feedback, all with the canary.
+	// A conversation, a reply and feedback, all with the canary.
 	conversation := p.createConversation(t, "Budget "+canary)
 	reply := p.ask(t, conversation.ID, "What is the budget of project "+canary+"?")
 	resp, data = p.postJSON(t, "/api/messages/"+reply.Message.ID+"/feedback", map[string]string{"rating": "up", "comment": "helpful " + canary})
@@ -173,9 +173,10 @@ func newCanary(t *testing.T) string {
 	return "CANARY" + hex.EncodeToString(b)
 }
 
-// signInThroughProxy walks the AuthKit sign-in: the platform's login
-// redirect names the WorkOS base URL it knows (the proxy); the browser
-// posts the stand-in's login form directly, then follows the callback.
+// signInThroughProxy walks the AuthKit sign-in. The platform's login
+// redirect names its configured WorkOS base URL (the proxy), but the
+// browser posts the stand-in's login form directly, then follows the
+// callback.
 func signInThroughProxy(t *testing.T, p *platformUnderTest, standinURL, email, organizationID string) *http.Cookie {
 	t.Helper()
 	noRedirect := &http.Client{Timeout: time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

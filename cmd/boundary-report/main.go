@@ -1,8 +1,9 @@
 // Command boundary-report prints the platform's data classification table
-// filled in from a run: for each category of data, where it is stored and
-// how much of it there is, which destinations the egress audit shows it
-// reached, the bytes sent per destination class, and whether it left the
-// customer's cloud. scripts/boundary-report runs it against the dev stack.
+// filled in from a run. For each category of data it shows where the data
+// is stored and how much there is, which destinations the egress audit
+// shows it reached, and the bytes sent per destination class. The last
+// column says whether the data left the customer's cloud.
+// scripts/boundary-report runs it against the dev stack.
 package main
 
 import (

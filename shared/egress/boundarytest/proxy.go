@@ -1,6 +1,6 @@
 // Package boundarytest proves the data boundary in tests. A RecordingProxy
-// stands between the platform and an outside service (the WorkOS stand-in)
-// and keeps every byte that crosses it, at the TCP level, so it sees the
+// sits between the platform and an outside service (the WorkOS stand-in)
+// and keeps every byte that crosses it at the TCP level, so it records the
 // traffic of any client, including one built without the egress policy.
 // Check compares that traffic with the platform's egress audit and looks
 // for canary strings.
