@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bondingai/platform/shared/httpretry"
 	"log/slog"
 	"math"
 	"net/http"
@@ -177,7 +178,7 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 	c := &Client{
 		config:     cfg,
 		httpClient: httpClient,
-		sleep:      sleepContext,
+		sleep:      httpretry.Sleep,
 	}
 	endpoint := strings.TrimRight(cfg.Endpoint, "/")
 	if cfg.Provider == ProviderAzureOpenAI {

@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bondingai/platform/shared/httpretry"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -79,7 +78,7 @@ func (c *Client) embedBatch(ctx context.Context, texts []string) ([][]float32, e
 			return nil, err
 		}
 		if wait == 0 {
-			wait = c.backoff(attempt)
+			wait = httpretry.Backoff(c.config.InitialBackoff, c.config.MaxBackoff, attempt)
 		} else if wait > c.config.MaxRetryAfter {
 			return nil, fmt.Errorf("server asked to retry after %s, longer than the %s limit: %w", wait, c.config.MaxRetryAfter, err)
 		}
@@ -140,7 +139,7 @@ func (c *Client) attempt(ctx context.Context, payload []byte, inputs int) (vecto
 		if !apiErr.Temporary() {
 			return nil, -1, apiErr
 		}
-		return nil, retryAfter(response.Header), apiErr
+		return nil, httpretry.RetryAfter(response.Header), apiErr
 	}
 
 	vectors, err = c.decode(raw, inputs)
@@ -202,53 +201,4 @@ func (c *Client) decode(raw []byte, inputs int) ([][]float32, error) {
 		vectors[index] = item.Embedding
 	}
 	return vectors, nil
-}
-
-// backoff returns the wait before retry number attempt: InitialBackoff
-// doubled per earlier retry, capped at MaxBackoff, then scaled by a random
-// factor in [0.5, 1) so parallel workers spread out.
-func (c *Client) backoff(attempt int) time.Duration {
-	wait := c.config.InitialBackoff
-	for range attempt - 1 {
-		wait *= 2
-		if wait >= c.config.MaxBackoff {
-			wait = c.config.MaxBackoff
-			break
-		}
-	}
-	return time.Duration(float64(wait) * (0.5 + rand.Float64()/2))
-}
-
-// retryAfter returns the wait that a 429 or 503 response requests, from
-// retry-after-ms (which Azure OpenAI may send) or from Retry-After in
-// seconds or as an HTTP date. It returns 0 when neither header is usable.
-func retryAfter(header http.Header) time.Duration {
-	if ms, err := strconv.ParseFloat(header.Get("retry-after-ms"), 64); err == nil && ms > 0 {
-		return time.Duration(ms * float64(time.Millisecond))
-	}
-	value := header.Get("Retry-After")
-	if value == "" {
-		return 0
-	}
-	if seconds, err := strconv.ParseFloat(value, 64); err == nil && seconds > 0 {
-		return time.Duration(seconds * float64(time.Second))
-	}
-	if at, err := http.ParseTime(value); err == nil {
-		if wait := time.Until(at); wait > 0 {
-			return wait
-		}
-	}
-	return 0
-}
-
-// sleepContext waits for d, or returns the context's error if ctx ends first.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

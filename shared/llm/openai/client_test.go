@@ -940,34 +940,6 @@ func TestStreamHTMLPageRetriedThenFails(t *testing.T) {
 	}
 }
 
-func TestRetryAfterHeaders(t *testing.T) {
-	tests := []struct {
-		name   string
-		header http.Header
-		want   time.Duration
-	}{
-		{"none", http.Header{}, 0},
-		{"seconds", http.Header{"Retry-After": {"4"}}, 4 * time.Second},
-		{"fractional seconds", http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond},
-		{"milliseconds first", http.Header{"Retry-After": {"4"}, "Retry-After-Ms": {"250"}}, 250 * time.Millisecond},
-		{"invalid", http.Header{"Retry-After": {"soon"}}, 0},
-		{"negative", http.Header{"Retry-After": {"-3"}}, 0},
-		{"date in the past", http.Header{"Retry-After": {"Wed, 21 Oct 2015 07:28:00 GMT"}}, 0},
-	}
-	for _, test := range tests {
-		t.Run(test.name, func(t *testing.T) {
-			if got := retryAfter(test.header); got != test.want {
-				t.Errorf("retryAfter = %s, want %s", got, test.want)
-			}
-		})
-	}
-
-	future := http.Header{"Retry-After": {time.Now().Add(30 * time.Second).UTC().Format(http.TimeFormat)}}
-	if got := retryAfter(future); got < 28*time.Second || got > 30*time.Second {
-		t.Errorf("retryAfter of a date 30s ahead = %s, want about 30s", got)
-	}
-}
-
 // lineRecorder is a slog handler that keeps each record's message and
 // attributes.
 type lineRecorder struct {

@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bondingai/platform/shared/httpretry"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -134,7 +133,7 @@ func (c *Client) withRetries(ctx context.Context, operation string, attempt atte
 			return nil, err
 		}
 		if wait == 0 {
-			wait = c.backoff(number)
+			wait = httpretry.Backoff(c.config.InitialBackoff, c.config.MaxBackoff, number)
 		} else if wait > c.config.MaxRetryAfter {
 			return nil, fmt.Errorf("server asked to retry after %s, longer than the %s limit: %w", wait, c.config.MaxRetryAfter, err)
 		}
@@ -182,7 +181,7 @@ func (c *Client) send(ctx, attemptCtx context.Context, payload []byte, accept st
 	if !apiErr.Temporary() {
 		return nil, -1, apiErr
 	}
-	return nil, retryAfter(response.Header), apiErr
+	return nil, httpretry.RetryAfter(response.Header), apiErr
 }
 
 // transientWait returns the wait for a network failure: final when the
@@ -267,53 +266,4 @@ func (c *Client) authorize(ctx context.Context, request *http.Request) error {
 		request.Header.Set("Authorization", "Bearer "+c.config.APIKey)
 	}
 	return nil
-}
-
-// backoff returns the wait before retry number attempt: InitialBackoff
-// doubled per earlier retry, capped at MaxBackoff, then scaled by a random
-// factor in [0.5, 1) so that concurrent callers spread out.
-func (c *Client) backoff(attempt int) time.Duration {
-	wait := c.config.InitialBackoff
-	for range attempt - 1 {
-		wait *= 2
-		if wait >= c.config.MaxBackoff {
-			wait = c.config.MaxBackoff
-			break
-		}
-	}
-	return time.Duration(float64(wait) * (0.5 + rand.Float64()/2))
-}
-
-// retryAfter returns the wait that a 429 or 503 response requests, from
-// retry-after-ms (which Azure OpenAI may send) or from Retry-After in
-// seconds or as an HTTP date. It returns 0 when neither header is usable.
-func retryAfter(header http.Header) time.Duration {
-	if ms, err := strconv.ParseFloat(header.Get("retry-after-ms"), 64); err == nil && ms > 0 {
-		return time.Duration(ms * float64(time.Millisecond))
-	}
-	value := header.Get("Retry-After")
-	if value == "" {
-		return 0
-	}
-	if seconds, err := strconv.ParseFloat(value, 64); err == nil && seconds > 0 {
-		return time.Duration(seconds * float64(time.Second))
-	}
-	if at, err := http.ParseTime(value); err == nil {
-		if wait := time.Until(at); wait > 0 {
-			return wait
-		}
-	}
-	return 0
-}
-
-// sleepContext waits for d, or returns the context's error if ctx ends first.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
