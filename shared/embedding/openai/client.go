@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bondingai/platform/shared/httpretry"
 	"log/slog"
 	"math"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/bondingai/platform/shared/embedding"
+	"github.com/bondingai/platform/shared/httpretry"
 )
 
 // Provider selects the request shape and authentication.

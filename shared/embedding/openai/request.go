@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bondingai/platform/shared/httpretry"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/bondingai/platform/shared/httpretry"
 )
 
 // maxResponseBytes bounds a response body. The largest expected response,

@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bondingai/platform/shared/httpretry"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/bondingai/platform/shared/httpretry"
 	"github.com/bondingai/platform/shared/llm"
 )
 
