@@ -28,7 +28,7 @@ import (
 	"github.com/bondingai/platform/shared/store/storetest"
 )
 
-// tenantSecret is text only organization A's document holds.
+// tenantSecret is text that only organization A's document contains.
 const tenantSecret = "The Tenant A launch code word is marmalade, kept in the north vault."
 
 // tenantFixture holds organization A's objects, which organization B's
@@ -43,7 +43,8 @@ type tenantFixture struct {
 	orgBID         string
 }
 
-// tenantRoute lists the function.json HTTP routes as "METHOD /api/route".
+// tenantRoutes lists the HTTP routes of every function.json as
+// "METHOD /api/route", and the names of the other functions.
 func tenantRoutes(t *testing.T) (httpRoutes, triggers []string) {
 	t.Helper()
 	paths, err := filepath.Glob(filepath.Join(repoRoot(t), "functions", "*", "function.json"))
