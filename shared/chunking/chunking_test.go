@@ -351,7 +351,7 @@ func TestSplitRealDocuments(t *testing.T) {
 	counter := wordCounter{perWord: 1.3}
 
 	t.Run("handbook pdf", func(t *testing.T) {
-		data, err := os.ReadFile("../../../shared/data/docs/contoso_employee_handbook.pdf")
+		data, err := os.ReadFile("../../testdata/documents/contoso_employee_handbook.pdf")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,7 +373,7 @@ func TestSplitRealDocuments(t *testing.T) {
 	})
 
 	t.Run("expense policy docx", func(t *testing.T) {
-		data, err := os.ReadFile("../../../shared/data/docs/expenses_policy.docx")
+		data, err := os.ReadFile("../../testdata/documents/expenses_policy.docx")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,11 +12,11 @@ import (
 // Real documents shared by every package's tests, and the generated
 // fixtures of this package.
 const (
-	sharedDocsDir  = "../../../shared/data/docs"
+	documentsDir  = "../../testdata/documents"
 	fixturesDir    = "../../testdata/extract"
-	handbookPDF    = sharedDocsDir + "/contoso_employee_handbook.pdf"
-	expensesDOCX   = sharedDocsDir + "/expenses_policy.docx"
-	questionsJSONL = "../../../shared/data/questions.jsonl"
+	handbookPDF    = documentsDir + "/contoso_employee_handbook.pdf"
+	expensesDOCX   = documentsDir + "/expenses_policy.docx"
+	questionsJSONL = "../../testdata/documents/questions.jsonl"
 	wazeroCacheDir = "../../.local/cache/wazero"
 )
 

@@ -7,8 +7,9 @@ import (
 	"testing"
 )
 
-// defaultModelDir is the folder that scripts/test installs the weights into.
-const defaultModelDir = "/work/main/.local/models/use-lite"
+// defaultModelDir is the folder that scripts/test installs the weights
+// into, relative to this package.
+const defaultModelDir = "../../../.local/models/use-lite"
 
 var (
 	sharedEncoderOnce sync.Once
