@@ -175,6 +175,8 @@ func summarize(c category, audit []auditRow) (string, string, string) {
 	}
 	leaves := "No"
 	switch {
+	case len(destinations) == 0 && c.destination == "workos":
+		leaves = "No request in this run"
 	case nonIdentityOutside:
 		leaves = "YES: NOT IDENTITY TRAFFIC"
 	case leftCloud:

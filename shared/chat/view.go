@@ -63,7 +63,7 @@ func NewConversationView(c *store.Conversation, messages []*store.Message) Conve
 // NewMessageView returns the view of m.
 func NewMessageView(m *store.Message) MessageView {
 	citations := m.Citations
-	if len(citations) == 0 {
+	if len(citations) == 0 || string(citations) == "null" {
 		citations = json.RawMessage("[]")
 	}
 	return MessageView{
@@ -74,6 +74,14 @@ func NewMessageView(m *store.Message) MessageView {
 }
 
 // NewReplyView returns the view of r.
+// Empty lists are sent as [], never null, so clients need no null check.
 func NewReplyView(r *Reply) ReplyView {
-	return ReplyView{Message: NewMessageView(r.Message), Citations: r.Citations, FollowUps: r.FollowUps, Usage: r.Usage}
+	view := ReplyView{Message: NewMessageView(r.Message), Citations: r.Citations, FollowUps: r.FollowUps, Usage: r.Usage}
+	if view.Citations == nil {
+		view.Citations = []Citation{}
+	}
+	if view.FollowUps == nil {
+		view.FollowUps = []string{}
+	}
+	return view
 }
