@@ -56,7 +56,10 @@ func (m *Manager) Login(w http.ResponseWriter, r *http.Request) {
 	if value := query.Get("return_to"); value != "" {
 		var err error
 		if returnTo, err = ValidateReturnTo(value); err != nil {
-			problem.Write(w, r, http.StatusBadRequest, "return_to must be a path on this site, such as /documents: "+err.Error()+".")
+			// The error reads "invalid return_to: <reason>"; the reason alone
+			// completes the sentence.
+			reason := strings.TrimPrefix(err.Error(), ErrInvalidReturnTo.Error()+": ")
+			problem.Write(w, r, http.StatusBadRequest, "return_to must be a path on this site, such as /documents ("+reason+").")
 			return
 		}
 	}
