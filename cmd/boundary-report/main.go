@@ -34,27 +34,27 @@ type category struct {
 
 var categories = []category{
 	{"Chat Content", "Messages, AI responses, conversation history", "Customer PostgreSQL",
-		`SELECT format('%s messages, %s bytes', count(*), coalesce(sum(octet_length(content)), 0)) FROM messages`,
+		`SELECT format('messages: %s, bytes: %s', count(*), coalesce(sum(octet_length(content)), 0)) FROM messages`,
 		"", regexp.MustCompile(`/chat/completions$`)},
 	{"Documents", "Uploaded files, PDFs, knowledge base", "Customer Azure Blob",
-		`SELECT format('%s documents, %s bytes', count(*), coalesce(sum(size_bytes), 0)) FROM documents`,
+		`SELECT format('documents: %s, bytes: %s', count(*), coalesce(sum(size_bytes), 0)) FROM documents`,
 		"blob-storage", nil},
 	{"Embeddings", "Vector representations, RAG data", "Customer PGVector",
-		`SELECT format('%s chunks with vectors', count(*)) FROM chunks WHERE embedding IS NOT NULL`,
+		`SELECT format('chunks with vectors: %s', count(*)) FROM chunks WHERE embedding IS NOT NULL`,
 		"", regexp.MustCompile(`/embeddings$`)},
 	{"Analytics", "Usage metrics, KPIs, dashboards", "Customer PostgreSQL",
-		`SELECT format('%s usage events, %s rollup rows', (SELECT count(*) FROM usage_events), (SELECT count(*) FROM analytics_rollups))`,
+		`SELECT format('usage events: %s, rollup rows: %s', (SELECT count(*) FROM usage_events), (SELECT count(*) FROM analytics_rollups))`,
 		"", nil},
 	{"Company Data", "Organizations, domains, configurations", "Customer PostgreSQL",
-		`SELECT format('%s organizations, %s domains, %s settings', (SELECT count(*) FROM organizations), (SELECT count(*) FROM organization_domains), (SELECT count(*) FROM organization_settings))`,
+		`SELECT format('organizations: %s, domains: %s, settings: %s', (SELECT count(*) FROM organizations), (SELECT count(*) FROM organization_domains), (SELECT count(*) FROM organization_settings))`,
 		"", nil},
 	{"User Identity", "Email, name, organization membership", "WorkOS (mirrored in customer PostgreSQL)",
-		`SELECT format('%s users, %s memberships, %s directory users mirrored', (SELECT count(*) FROM users), (SELECT count(*) FROM organization_memberships), (SELECT count(*) FROM directory_users))`,
+		`SELECT format('mirrored users: %s, memberships: %s, directory users: %s', (SELECT count(*) FROM users), (SELECT count(*) FROM organization_memberships), (SELECT count(*) FROM directory_users))`,
 		"workos", regexp.MustCompile(`^/(user_management/(users|organization_memberships)|organizations|Organizations|directories|directory_users|directory_groups|events)`)},
 	{"SSO Config", "SAML/OIDC provider settings", "WorkOS",
 		``, "workos", regexp.MustCompile(`^/portal/`)},
 	{"Access Tokens", "JWT tokens for session management", "WorkOS (sealed session cookie in the browser)",
-		`SELECT format('%s refresh coordination rows', count(*)) FROM session_refreshes`,
+		`SELECT format('refresh coordination rows: %s', count(*)) FROM session_refreshes`,
 		"workos", regexp.MustCompile(`^/(user_management/(authorize|authenticate|sessions/)|sso/jwks/)`)},
 }
 
@@ -127,7 +127,7 @@ func run(ctx context.Context, databaseURL string, since time.Duration) error {
 			}
 		}
 	}
-	fmt.Printf("\nRequests that left the customer's cloud: %d, of which identity: %d.\n", outsideTotal, outsideIdentity)
+	fmt.Printf("\nRequests that left the customer's cloud: %d; identity requests among them: %d.\n", outsideTotal, outsideIdentity)
 	return nil
 }
 
@@ -159,7 +159,7 @@ func summarize(c category, audit []auditRow) (string, string, string) {
 	if len(destinations) > 0 {
 		var parts []string
 		for name, n := range destinations {
-			parts = append(parts, fmt.Sprintf("%s: %d requests", name, n))
+			parts = append(parts, fmt.Sprintf("%s, requests: %d", name, n))
 		}
 		sort.Strings(parts)
 		reached = strings.Join(parts, "; ")
