@@ -7,7 +7,6 @@ package chat
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bondingai/platform/shared/llm"
+	"github.com/bondingai/platform/shared/pagination"
 	"github.com/bondingai/platform/shared/retrieval"
 	"github.com/bondingai/platform/shared/store"
 )
@@ -80,9 +80,9 @@ func (s *Service) Create(ctx context.Context, orgID, userID uuid.UUID, title str
 // List returns up to limit of userID's conversations, newest first, and
 // the cursor of the next page ("" on the last page).
 func (s *Service) List(ctx context.Context, orgID, userID uuid.UUID, limit int, cursor string) ([]*store.Conversation, string, error) {
-	after, err := decodeCursor(cursor)
+	after, err := pagination.Decode(cursor)
 	if err != nil {
-		return nil, "", err
+		return nil, "", ErrInvalidCursor
 	}
 	var conversations []*store.Conversation
 	err = s.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
@@ -96,7 +96,7 @@ func (s *Service) List(ctx context.Context, orgID, userID uuid.UUID, limit int, 
 	if len(conversations) > limit {
 		conversations = conversations[:limit]
 		last := conversations[len(conversations)-1]
-		next = encodeCursor(store.ConversationCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		next = pagination.Encode(pagination.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return conversations, next, nil
 }
@@ -178,33 +178,6 @@ func validateTitle(title string, emptyAllowed bool) (string, error) {
 		return "", fmt.Errorf("%w: the title contains control characters", ErrInvalidTitle)
 	}
 	return title, nil
-}
-
-func encodeCursor(c store.ConversationCursor) string {
-	raw := c.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + c.ID.String()
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
-
-func decodeCursor(cursor string) (*store.ConversationCursor, error) {
-	if cursor == "" {
-		return nil, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, ErrInvalidCursor
-	}
-	createdAt, id, ok := strings.Cut(string(raw), "|")
-	if !ok {
-		return nil, ErrInvalidCursor
-	}
-	c := &store.ConversationCursor{}
-	if c.CreatedAt, err = time.Parse(time.RFC3339Nano, createdAt); err != nil {
-		return nil, ErrInvalidCursor
-	}
-	if c.ID, err = uuid.Parse(id); err != nil {
-		return nil, ErrInvalidCursor
-	}
-	return c, nil
 }
 
 // Detail turns a validation error of this package, such as "invalid

@@ -7,14 +7,11 @@ package documents
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -22,6 +19,7 @@ import (
 	"github.com/bondingai/platform/shared/analytics"
 	"github.com/bondingai/platform/shared/blobstore"
 	"github.com/bondingai/platform/shared/customhandler"
+	"github.com/bondingai/platform/shared/pagination"
 	"github.com/bondingai/platform/shared/store"
 )
 
@@ -190,9 +188,9 @@ func (s *Service) Get(ctx context.Context, orgID, id uuid.UUID) (*store.Document
 // List returns up to limit documents of orgID, newest first, and the cursor
 // of the next page ("" on the last page).
 func (s *Service) List(ctx context.Context, orgID uuid.UUID, limit int, cursor string) ([]*store.Document, string, error) {
-	after, err := decodeCursor(cursor)
+	after, err := pagination.Decode(cursor)
 	if err != nil {
-		return nil, "", err
+		return nil, "", ErrInvalidCursor
 	}
 	var docs []*store.Document
 	err = s.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
@@ -207,7 +205,7 @@ func (s *Service) List(ctx context.Context, orgID uuid.UUID, limit int, cursor s
 	if len(docs) > limit {
 		docs = docs[:limit]
 		last := docs[len(docs)-1]
-		next = encodeCursor(store.DocumentCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		next = pagination.Encode(pagination.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return docs, next, nil
 }
@@ -235,31 +233,4 @@ func (s *Service) deleteRecord(ctx context.Context, orgID, id uuid.UUID) error {
 	return s.Store.InOrg(ctx, orgID, func(tx pgx.Tx) error {
 		return store.DeleteDocument(ctx, tx, id)
 	})
-}
-
-func encodeCursor(c store.DocumentCursor) string {
-	raw := c.CreatedAt.UTC().Format(time.RFC3339Nano) + "|" + c.ID.String()
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
-
-func decodeCursor(cursor string) (*store.DocumentCursor, error) {
-	if cursor == "" {
-		return nil, nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, ErrInvalidCursor
-	}
-	createdAt, id, ok := strings.Cut(string(raw), "|")
-	if !ok {
-		return nil, ErrInvalidCursor
-	}
-	c := &store.DocumentCursor{}
-	if c.CreatedAt, err = time.Parse(time.RFC3339Nano, createdAt); err != nil {
-		return nil, ErrInvalidCursor
-	}
-	if c.ID, err = uuid.Parse(id); err != nil {
-		return nil, ErrInvalidCursor
-	}
-	return c, nil
 }

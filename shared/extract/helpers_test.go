@@ -12,7 +12,7 @@ import (
 // Real documents shared by every package's tests, and the generated
 // fixtures of this package.
 const (
-	documentsDir  = "../../testdata/documents"
+	documentsDir   = "../../testdata/documents"
 	fixturesDir    = "../../testdata/extract"
 	handbookPDF    = documentsDir + "/contoso_employee_handbook.pdf"
 	expensesDOCX   = documentsDir + "/expenses_policy.docx"

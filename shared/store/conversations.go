@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/bondingai/platform/shared/pagination"
 )
 
 // Message roles stored in messages.role.
@@ -64,10 +66,7 @@ type Feedback struct {
 }
 
 // ConversationCursor marks a position in the newest-first conversation list.
-type ConversationCursor struct {
-	CreatedAt time.Time
-	ID        uuid.UUID
-}
+type ConversationCursor = pagination.Cursor
 
 const conversationColumns = `id, org_id, user_id, title, created_at, updated_at`
 

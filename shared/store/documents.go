@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/bondingai/platform/shared/pagination"
 )
 
 // Document statuses. A document is ready only when every chunk has its
@@ -92,10 +94,7 @@ func LockDocument(ctx context.Context, tx pgx.Tx, id uuid.UUID) (*Document, erro
 }
 
 // DocumentCursor marks a position in the newest-first document list.
-type DocumentCursor struct {
-	CreatedAt time.Time
-	ID        uuid.UUID
-}
+type DocumentCursor = pagination.Cursor
 
 // ListDocuments returns up to limit documents, newest first, after cursor
 // (nil for the first page).
