@@ -77,8 +77,8 @@ type Config struct {
 	EmbeddingBatchSize int
 	// EmbeddingMaxDeliveryCount is the embedding queue's MaxDeliveryCount
 	// (EMBEDDING_MAX_DELIVERY_COUNT). On the last delivery a failing job
-	// marks its document failed before the message is dead-lettered; keep
-	// it equal to the queue's setting in Service Bus.
+	// marks its document failed before the message is dead-lettered, so
+	// keep it equal to the queue's setting in Service Bus.
 	EmbeddingMaxDeliveryCount int
 
 	// WorkOS holds the identity provider settings.

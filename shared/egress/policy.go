@@ -1,11 +1,11 @@
 // Package egress enforces the platform's data boundary on outbound HTTP.
-// Every client the platform builds sends through one Policy: a request to a
-// host on the allow-list goes out and is audited without its payload; a
+// Every client the platform builds sends through one Policy. A request to a
+// host on the allow-list goes out and is audited without its payload. A
 // request to any other host fails before a connection is opened, with a
-// logged error naming the host, and the refusal is counted.
+// logged error naming the host, and the rejection is counted.
 //
 // The allow-list comes from configuration. WorkOS, for identity only, is the
-// one destination outside the customer's cloud; the others are the
+// one destination outside the customer's cloud. The others are the
 // customer's own storage account, Service Bus namespace and model endpoints.
 package egress
 
@@ -167,7 +167,7 @@ func (p *Policy) refuse(req *http.Request, reason string) error {
 	host := req.URL.Host
 	counter, _ := p.refusals.LoadOrStore(host, new(atomic.Int64))
 	count := counter.(*atomic.Int64).Add(1)
-	p.logger.ErrorContext(req.Context(), "outbound request refused: host is not on the egress allow-list",
+	p.logger.ErrorContext(req.Context(), "outbound request rejected: host is not on the egress allow-list",
 		slog.String("host", host), slog.String("method", req.Method), slog.String("reason", reason),
 		slog.Int64("refusals_for_host", count))
 	return fmt.Errorf("%w: %s", ErrDestinationNotAllowed, host)
